@@ -1,0 +1,102 @@
+/* Argument parsing and key lookup helpers shared by the command files.
+ * Number parsing follows Redis 7.0 (string2ll, string2ld, strtod checks) so
+ * that the same inputs are accepted and rejected. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cmd.h"
+
+long long store_max_string = 512LL * 1024 * 1024;
+
+bool arg_is(const struct cmd_ctx *c, int i, const char *word)
+{
+    size_t n = strlen(word);
+    return c->argv[i].len == n && strncasecmp(c->argv[i].ptr, word, n) == 0;
+}
+
+bool str_to_ll(const char *s, size_t n, long long *v)
+{
+    return resp_parse_ll(s, n, v);
+}
+
+bool arg_ll(struct cmd_ctx *c, int i, long long *v, const char *msg)
+{
+    if (str_to_ll(c->argv[i].ptr, c->argv[i].len, v))
+        return true;
+    reply_error(c->out, msg ? msg : ERR_NOT_INT);
+    return false;
+}
+
+#define MAX_LD_CHARS 5120
+
+bool str_to_ld(const char *s, size_t n, long double *v)
+{
+    char buf[MAX_LD_CHARS];
+    char *end;
+
+    if (n == 0 || n >= sizeof(buf))
+        return false;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    errno = 0;
+    long double d = strtold(buf, &end);
+    if (isspace((unsigned char)buf[0]) || *end != '\0' ||
+        (errno == ERANGE && (d == HUGE_VALL || d == -HUGE_VALL || fpclassify(d) == FP_ZERO)) ||
+        errno == EINVAL || isnan(d))
+        return false;
+    *v = d;
+    return true;
+}
+
+bool arg_ld(struct cmd_ctx *c, int i, long double *v)
+{
+    if (str_to_ld(c->argv[i].ptr, c->argv[i].len, v))
+        return true;
+    reply_error(c->out, ERR_NOT_FLOAT);
+    return false;
+}
+
+bool arg_double(struct cmd_ctx *c, int i, double *v)
+{
+    char buf[MAX_LD_CHARS];
+    char *end;
+    size_t n = c->argv[i].len;
+
+    if (n == 0 || n >= sizeof(buf))
+        goto bad;
+    memcpy(buf, c->argv[i].ptr, n);
+    buf[n] = '\0';
+    errno = 0;
+    double d = strtod(buf, &end);
+    if (isspace((unsigned char)buf[0]) || *end != '\0' ||
+        (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL || fpclassify(d) == FP_ZERO)) ||
+        isnan(d))
+        goto bad;
+    *v = d;
+    return true;
+bad:
+    reply_error(c->out, ERR_NOT_FLOAT);
+    return false;
+}
+
+struct entry *key_lookup(struct cmd_ctx *c, int i, int flags, struct entry ***ref)
+{
+    return db_lookup(c->shard, c->db, c->argv[i].ptr, c->argv[i].len, flags, ref);
+}
+
+struct entry *key_lookup_type(struct cmd_ctx *c, int i, int type, int flags,
+                              struct entry ***ref, bool *wrongtype)
+{
+    struct entry *e = key_lookup(c, i, flags, ref);
+    *wrongtype = false;
+    if (e && entry_type(e) != type) {
+        reply_error(c->out, ERR_WRONGTYPE);
+        *wrongtype = true;
+        return NULL;
+    }
+    return e;
+}

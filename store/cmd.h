@@ -1,0 +1,96 @@
+/* The command interface between the dataplane and the store.
+ *
+ * The dataplane parses a request, finds its entry in the command table
+ * (dataplane/commands.c) and calls the handler with a cmd_ctx. A handler
+ * runs to completion on the thread that owns ctx->shard and writes exactly
+ * one reply to ctx->out. Handlers never see sockets or connections: the
+ * same call can run inline on the connection's worker or, for a key owned
+ * by another shard, on that shard's worker with a reply buffer that is
+ * handed back through a ring.
+ *
+ * Handlers are named cmd_<name> and live in one file per type
+ * (t_string.c, t_bitmap.c, t_keys.c, ...).
+ */
+#ifndef SLUICE_CMD_H
+#define SLUICE_CMD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "resp.h"
+#include "store.h"
+
+struct client; /* dataplane connection; opaque to the store */
+struct command;
+
+struct cmd_ctx {
+    struct shard *shard;
+    struct db *db;
+    int dbid;
+    int argc;
+    const struct resp_arg *argv;
+    struct reply *out;
+    struct client *client; /* NULL when not run for a connection */
+    const struct command *cmd;
+};
+
+/* Redis's shared error texts (reply_error adds the leading '-'). */
+#define ERR_WRONGTYPE "WRONGTYPE Operation against a key holding the wrong kind of value"
+#define ERR_SYNTAX "ERR syntax error"
+#define ERR_NOT_INT "ERR value is not an integer or out of range"
+#define ERR_NOT_FLOAT "ERR value is not a valid float"
+#define ERR_OVERFLOW "ERR increment or decrement would overflow"
+#define ERR_NO_KEY "ERR no such key"
+#define ERR_DB_INDEX "ERR DB index is out of range"
+#define ERR_BIT_OFFSET "ERR bit offset is not an integer or out of range"
+#define ERR_STRING_SIZE "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+
+/* Maximum string size (proto-max-bulk-len); set by the config layer. */
+extern long long store_max_string;
+
+/* ---- argument helpers (cmd.c) ---- */
+
+/* Case-insensitive compare of argument i with an ASCII word. */
+bool arg_is(const struct cmd_ctx *c, int i, const char *word);
+/* Parse argument i as a long long; on failure reply ERR_NOT_INT (or msg
+ * when given) and return false. */
+bool arg_ll(struct cmd_ctx *c, int i, long long *v, const char *msg);
+/* Parse argument i as a long double / double with Redis's rules (no
+ * spaces, no NaN); on failure reply ERR_NOT_FLOAT and return false. */
+bool arg_ld(struct cmd_ctx *c, int i, long double *v);
+bool arg_double(struct cmd_ctx *c, int i, double *v);
+/* Parse a strict long long from bytes (Redis string2ll). */
+bool str_to_ll(const char *s, size_t n, long long *v);
+/* Parse a long double from bytes as Redis's string2ld does. */
+bool str_to_ld(const char *s, size_t n, long double *v);
+
+/* Look up argument i as a key in the context's db. */
+struct entry *key_lookup(struct cmd_ctx *c, int i, int flags, struct entry ***ref);
+/* Like key_lookup for a read, replying WRONGTYPE (and returning NULL with
+ * *wrongtype set) when the key holds another type. */
+struct entry *key_lookup_type(struct cmd_ctx *c, int i, int type, int flags,
+                              struct entry ***ref, bool *wrongtype);
+
+/* ---- handlers ---- */
+
+#define CMD(name) void cmd_##name(struct cmd_ctx *c)
+
+/* t_string.c */
+CMD(get); CMD(set); CMD(setnx); CMD(setex); CMD(psetex); CMD(getset); CMD(getdel);
+CMD(getex); CMD(mget); CMD(mset); CMD(msetnx); CMD(append); CMD(strlen);
+CMD(getrange); CMD(setrange); CMD(incr); CMD(decr); CMD(incrby); CMD(decrby);
+CMD(incrbyfloat); CMD(lcs);
+
+/* t_bitmap.c */
+CMD(setbit); CMD(getbit); CMD(bitcount); CMD(bitpos); CMD(bitop); CMD(bitfield);
+CMD(bitfield_ro);
+
+/* t_keys.c */
+CMD(del); CMD(unlink); CMD(exists); CMD(touch); CMD(type); CMD(keys); CMD(scan);
+CMD(randomkey); CMD(rename); CMD(renamenx); CMD(copy); CMD(move); CMD(dbsize);
+CMD(flushdb); CMD(flushall); CMD(expire); CMD(pexpire); CMD(expireat); CMD(pexpireat);
+CMD(ttl); CMD(pttl); CMD(expiretime); CMD(pexpiretime); CMD(persist); CMD(object);
+
+#undef CMD
+
+#endif

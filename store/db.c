@@ -1,0 +1,355 @@
+/* Shards and databases: key lookup with lazy expiry, writes, deletes, and
+ * the background work a shard does from its owner's cron (active expiry,
+ * incremental rehash, shrinking).
+ *
+ * Expiry times live inside entries, so there is no second "expires" table.
+ * Active expiry therefore walks the key table with a SCAN cursor and samples
+ * the entries that carry an expiry, in the spirit of Redis's
+ * activeExpireCycle: batches of 20 volatile keys, stop a database when fewer
+ * than 10% of a batch had expired, and never exceed the time budget.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store.h"
+
+static uint64_t rand_seed(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t x = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ULL ^ (uint64_t)ts.tv_sec;
+    x ^= (uint64_t)(uintptr_t)&ts;
+    return x ^ (x >> 29);
+}
+
+struct shard *shard_new(int id, int ndb)
+{
+    struct shard *s = calloc(1, sizeof(*s));
+    if (!s)
+        abort();
+    s->id = id;
+    s->ndb = ndb;
+    s->db = calloc(ndb, sizeof(struct db));
+    if (!s->db)
+        abort();
+    uint64_t seed = rand_seed();
+    for (int i = 0; i < ndb; i++)
+        dict_init(&s->db[i].keys, seed);
+    return s;
+}
+
+void shard_free(struct shard *s)
+{
+    for (int i = 0; i < s->ndb; i++)
+        dict_free(&s->db[i].keys, entry_free);
+    free(s->db);
+    free(s);
+}
+
+void shard_tick(struct shard *s, int64_t now_ms)
+{
+    s->now_ms = now_ms;
+    s->lru_clock = (uint32_t)(now_ms / 1000) & 0xffffff;
+}
+
+bool entry_is_expired(const struct shard *s, const struct entry *e)
+{
+    if (!(e->flags & ENTRY_EXPIRE))
+        return false;
+    return s->now_ms > entry_expire(e);
+}
+
+static void account_remove(struct db *db, const struct entry *e)
+{
+    if (e->flags & ENTRY_EXPIRE)
+        db->volatile_keys--;
+}
+
+static void account_add(struct db *db, const struct entry *e)
+{
+    if (e->flags & ENTRY_EXPIRE)
+        db->volatile_keys++;
+}
+
+void db_delete_ref(struct shard *s, struct db *db, struct entry **ref)
+{
+    struct entry *e = dict_unlink(&db->keys, ref);
+    account_remove(db, e);
+    entry_free(e);
+    s->dirty++;
+}
+
+struct entry *db_lookup(struct shard *s, struct db *db, const void *key, size_t klen,
+                        int flags, struct entry ***refp)
+{
+    struct entry **ref = dict_find_ref(&db->keys, key, klen);
+    bool stats = !(flags & (LOOKUP_NOSTATS | LOOKUP_WRITE));
+
+    if (ref && entry_is_expired(s, *ref)) {
+        db_delete_ref(s, db, ref);
+        s->stats.expired_keys++;
+        ref = NULL;
+    }
+    if (!ref) {
+        if (stats)
+            s->stats.keyspace_misses++;
+        return NULL;
+    }
+    if (stats)
+        s->stats.keyspace_hits++;
+    if (!(flags & LOOKUP_NOTOUCH))
+        entry_set_lru(*ref, s->lru_clock);
+    if (refp)
+        *refp = ref;
+    return *ref;
+}
+
+void db_replace(struct shard *s, struct db *db, struct entry **ref, struct entry *e)
+{
+    struct entry *old = *ref;
+    account_remove(db, old);
+    dict_replace(ref, e);
+    account_add(db, e);
+    entry_set_lru(e, s->lru_clock);
+    entry_free(old);
+    s->dirty++;
+}
+
+struct entry *db_set(struct shard *s, struct db *db, struct entry *e)
+{
+    size_t klen;
+    const char *key = entry_key(e, &klen);
+    struct entry **ref = dict_find_ref(&db->keys, key, klen);
+
+    if (ref) {
+        db_replace(s, db, ref, e);
+        return e;
+    }
+    entry_set_lru(e, s->lru_clock);
+    dict_add(&db->keys, e);
+    account_add(db, e);
+    s->dirty++;
+    return e;
+}
+
+bool db_delete(struct shard *s, struct db *db, const void *key, size_t klen)
+{
+    struct entry **ref;
+    if (!db_lookup(s, db, key, klen, LOOKUP_WRITE | LOOKUP_NOTOUCH, &ref))
+        return false;
+    db_delete_ref(s, db, ref);
+    return true;
+}
+
+struct entry *db_set_expire(struct shard *s, struct db *db, struct entry **ref, int64_t expire)
+{
+    struct entry *old = *ref;
+    struct entry *e = entry_with_expire(old, expire);
+    e->meta = old->meta;
+    account_remove(db, old);
+    dict_replace(ref, e);
+    account_add(db, e);
+    free(old); /* the value moved to e */
+    s->dirty++;
+    return e;
+}
+
+uint64_t db_size(const struct db *db) { return dict_size(&db->keys); }
+
+void db_flush(struct shard *s, struct db *db)
+{
+    s->dirty += dict_size(&db->keys);
+    dict_free(&db->keys, entry_free);
+    db->volatile_keys = 0;
+    db->expire_cursor = 0;
+    db->avg_ttl = 0;
+}
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+#define EXPIRE_BATCH 20
+#define EXPIRE_BUCKETS_PER_BATCH (EXPIRE_BATCH * 20)
+
+struct expire_scan {
+    struct shard *s;
+    int sampled;
+    int nexp;
+    int64_t ttl_sum;
+    char *keys[EXPIRE_BUCKETS_PER_BATCH];
+    size_t lens[EXPIRE_BUCKETS_PER_BATCH];
+    int nkeys;
+};
+
+static void expire_visit(void *arg, struct entry *e)
+{
+    struct expire_scan *x = arg;
+    if (!(e->flags & ENTRY_EXPIRE))
+        return;
+    x->sampled++;
+    if (entry_is_expired(x->s, e)) {
+        if (x->nkeys < EXPIRE_BUCKETS_PER_BATCH) {
+            size_t kl;
+            const char *k = entry_key(e, &kl);
+            x->keys[x->nkeys] = malloc(kl ? kl : 1);
+            if (!x->keys[x->nkeys])
+                abort();
+            memcpy(x->keys[x->nkeys], k, kl);
+            x->lens[x->nkeys++] = kl;
+        }
+    } else {
+        x->ttl_sum += entry_expire(e) - x->s->now_ms;
+    }
+}
+
+uint64_t db_active_expire(struct shard *s, uint64_t budget_us)
+{
+    uint64_t start = now_us(), removed = 0;
+
+    for (int i = 0; i < s->ndb; i++) {
+        struct db *db = &s->db[i];
+        for (;;) {
+            if (db->volatile_keys == 0)
+                break;
+            struct expire_scan x = {.s = s};
+            int buckets = 0;
+            do {
+                db->expire_cursor = dict_scan(&db->keys, db->expire_cursor, expire_visit, &x);
+                buckets++;
+            } while (db->expire_cursor && x.sampled < EXPIRE_BATCH &&
+                     buckets < EXPIRE_BUCKETS_PER_BATCH && x.nkeys < EXPIRE_BUCKETS_PER_BATCH - 16);
+            for (int k = 0; k < x.nkeys; k++) {
+                struct entry **ref = dict_find_ref(&db->keys, x.keys[k], x.lens[k]);
+                if (ref && entry_is_expired(s, *ref)) {
+                    db_delete_ref(s, db, ref);
+                    s->stats.expired_keys++;
+                    removed++;
+                }
+                free(x.keys[k]);
+            }
+            int live = x.sampled - x.nkeys;
+            if (live > 0) {
+                int64_t avg = x.ttl_sum / live;
+                db->avg_ttl = db->avg_ttl ? (db->avg_ttl / 50) * 49 + avg / 50 : avg;
+            }
+            if (now_us() - start > budget_us)
+                goto out;
+            /* Few expired in this batch, or a full pass done: next db. */
+            if (x.sampled == 0 || x.nkeys * 10 < x.sampled || db->expire_cursor == 0)
+                break;
+        }
+    }
+out:
+    s->stats.expire_cycle_cpu_ms += (now_us() - start) / 1000;
+    return removed;
+}
+
+void db_cron(struct shard *s, uint64_t budget_us)
+{
+    uint64_t start = now_us();
+    for (int i = 0; i < s->ndb; i++) {
+        struct dict *d = &s->db[i].keys;
+        dict_resize_if_needed(d);
+        while (dict_rehash(d, 100))
+            if (now_us() - start > budget_us)
+                return;
+    }
+}
+
+/* Glob match with single-character tokens (?, [...], literal, \x) and '*'.
+ * Because every token but '*' consumes exactly one byte, the classic
+ * greedy match with one backtrack point is exact and runs in O(|p|*|s|),
+ * so hostile patterns cannot blow up as naive recursion would. */
+static bool match_one(const char **pp, const char *pend, unsigned char c, bool nocase)
+{
+    const char *p = *pp;
+    bool ok = false;
+
+    if (nocase)
+        c = (unsigned char)tolower(c);
+    if (*p == '?') {
+        *pp = p + 1;
+        return true;
+    }
+    if (*p == '[') {
+        bool neg = false;
+        p++;
+        if (p < pend && *p == '^') {
+            neg = true;
+            p++;
+        }
+        for (;;) {
+            if (p >= pend) {
+                p--; /* unterminated: Redis treats the class as ended */
+                break;
+            }
+            if (*p == '\\' && pend - p >= 2) {
+                p++;
+                if ((unsigned char)(nocase ? tolower(*p) : *p) == c)
+                    ok = true;
+            } else if (*p == ']') {
+                break;
+            } else if (pend - p >= 3 && p[1] == '-') {
+                int a = (unsigned char)p[0], b = (unsigned char)p[2];
+                if (a > b) {
+                    int t = a;
+                    a = b;
+                    b = t;
+                }
+                if (nocase) {
+                    a = tolower(a);
+                    b = tolower(b);
+                }
+                if (c >= a && c <= b)
+                    ok = true;
+                p += 2;
+            } else if ((unsigned char)(nocase ? tolower(*p) : *p) == c) {
+                ok = true;
+            }
+            p++;
+        }
+        *pp = p + 1;
+        return neg ? !ok : ok;
+    }
+    if (*p == '\\' && pend - p >= 2)
+        p++;
+    ok = (unsigned char)(nocase ? tolower(*p) : *p) == c;
+    *pp = p + 1;
+    return ok;
+}
+
+bool store_match(const char *pat, size_t plen, const char *s, size_t slen, bool nocase)
+{
+    const char *p = pat, *pend = pat + plen, *send = s + slen;
+    const char *star_p = NULL, *star_s = NULL;
+
+    while (s < send) {
+        if (p < pend && *p == '*') {
+            while (p < pend && *p == '*')
+                p++;
+            if (p == pend)
+                return true;
+            star_p = p;
+            star_s = s;
+            continue;
+        }
+        const char *np = p;
+        if (p < pend && match_one(&np, pend, (unsigned char)*s, nocase)) {
+            p = np;
+            s++;
+            continue;
+        }
+        if (!star_p)
+            return false;
+        p = star_p;
+        s = ++star_s;
+    }
+    while (p < pend && *p == '*')
+        p++;
+    return p == pend;
+}

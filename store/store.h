@@ -1,0 +1,206 @@
+/* The store: shards, databases, the key table and entries.
+ *
+ * A shard is owned by exactly one worker thread; nothing here is locked.
+ * Each shard has `databases` logical databases; each database is one hash
+ * table of entries with incremental resize (dict.c).
+ *
+ * An entry is one allocation that holds the key, the expiry time (only when
+ * one is set) and, for small strings, the value itself:
+ *
+ *   next (8) | meta: type:4 enc:4 lru:24 (4) | flags (1) |
+ *   [expire ms, 8, if ENTRY_EXPIRE] | varint klen | key | value
+ *
+ * where value is, by encoding: ENC_INT an int64; ENC_EMBSTR a varint length
+ * and the bytes; any other encoding a pointer to the object that holds it
+ * (ENC_RAW: struct sbuf). The encoding is what OBJECT ENCODING reports, and
+ * follows Redis 7.0's rules for which one a value gets.
+ *
+ * An entry's address changes when its value is replaced or its expiry added,
+ * so callers hold entry pointers only within one command.
+ */
+#ifndef SLUICE_STORE_H
+#define SLUICE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum obj_type { OBJ_STRING = 0, OBJ_LIST = 1, OBJ_SET = 2, OBJ_ZSET = 3, OBJ_HASH = 4 };
+
+enum obj_enc {
+    ENC_RAW = 0,
+    ENC_INT = 1,
+    ENC_HT = 2,
+    ENC_EMBSTR = 8,
+    ENC_LISTPACK = 11,
+    ENC_INTSET = 6,
+    ENC_SKIPLIST = 7,
+    ENC_QUICKLIST = 9,
+};
+
+#define ENTRY_EXPIRE 0x01
+
+#define EMBSTR_MAX 44 /* longest string Redis 7.0 keeps as embstr */
+
+struct entry {
+    struct entry *next;
+    uint32_t meta;
+    uint8_t flags;
+    unsigned char data[];
+};
+
+/* A growable string value, owned by its entry (ENC_RAW). */
+struct sbuf {
+    size_t len, cap;
+    char data[];
+};
+
+struct dict {
+    struct entry **table[2];
+    uint64_t size[2]; /* buckets, power of two or 0 */
+    uint64_t used;     /* entries in both tables */
+    int64_t rehashidx; /* -1 when not rehashing */
+    uint64_t seed;
+};
+
+struct db {
+    struct dict keys;
+    uint64_t volatile_keys; /* entries with ENTRY_EXPIRE */
+    uint64_t expire_cursor; /* active expiry scan position */
+    int64_t avg_ttl;
+};
+
+struct shard_stats {
+    uint64_t expired_keys;
+    uint64_t expired_stale_perc;
+    uint64_t expire_cycle_cpu_ms;
+    uint64_t keyspace_hits;
+    uint64_t keyspace_misses;
+    uint64_t evicted_keys;
+};
+
+struct shard {
+    int id;
+    int ndb;
+    struct db *db;
+    int64_t now_ms;     /* cached clock, refreshed by the owner each loop turn */
+    uint32_t lru_clock; /* seconds-resolution LRU clock (24 bits) */
+    uint64_t dirty;     /* changes since the last save */
+    struct shard_stats stats;
+};
+
+/* ---- hashing and the table (dict.c) ---- */
+
+uint64_t store_hash(uint64_t seed, const void *key, size_t len);
+void dict_init(struct dict *d, uint64_t seed);
+void dict_free(struct dict *d, void (*free_entry)(struct entry *));
+uint64_t dict_size(const struct dict *d);
+/* Address of the link that points at the entry with this key (so it can be
+ * replaced or unlinked), or NULL. Does one rehash step when rehashing. */
+struct entry **dict_find_ref(struct dict *d, const void *key, size_t klen);
+/* Insert an entry whose key is not present. */
+void dict_add(struct dict *d, struct entry *e);
+/* Replace *ref (the old entry stays allocated; the caller frees it). */
+void dict_replace(struct entry **ref, struct entry *e);
+/* Unlink *ref from its chain and return the entry. */
+struct entry *dict_unlink(struct dict *d, struct entry **ref);
+/* Do up to n bucket moves of incremental rehash; true if more remain. */
+bool dict_rehash(struct dict *d, int n);
+/* Grow or shrink when the fill calls for it (called from cron). */
+void dict_resize_if_needed(struct dict *d);
+/* Stateless scan in reverse-binary cursor order (every entry present for the
+ * whole iteration is visited at least once). Calls fn for each entry of the
+ * visited bucket(s); returns the next cursor, 0 when done. fn must not
+ * modify the table. */
+uint64_t dict_scan(struct dict *d, uint64_t cursor,
+                   void (*fn)(void *arg, struct entry *e), void *arg);
+/* A random entry, or NULL when empty. */
+struct entry *dict_random(struct dict *d);
+/* Visit every entry; fn returns nonzero to stop. fn must not modify. */
+void dict_foreach(struct dict *d, int (*fn)(void *arg, struct entry *e), void *arg);
+
+/* ---- entries (entry.c) ---- */
+
+static inline int entry_type(const struct entry *e) { return e->meta >> 28; }
+static inline int entry_enc(const struct entry *e) { return (e->meta >> 24) & 0xf; }
+static inline uint32_t entry_lru(const struct entry *e) { return e->meta & 0xffffff; }
+static inline void entry_set_lru(struct entry *e, uint32_t v)
+{
+    e->meta = (e->meta & 0xff000000u) | (v & 0xffffffu);
+}
+const char *entry_key(const struct entry *e, size_t *len);
+int64_t entry_expire(const struct entry *e); /* -1 when none */
+/* The string value: for ENC_INT it is formatted into buf (>= 21 bytes). */
+const char *entry_str(const struct entry *e, size_t *len, char *buf);
+/* For ENC_INT entries. */
+int64_t entry_int(const struct entry *e);
+/* For ENC_RAW strings: the buffer, which may be grown in place by
+ * store_sbuf_reserve. For collection types: the object pointer. */
+void **entry_ptr(struct entry *e);
+
+/* Build a string entry; picks int / embstr / raw as Redis does for SET
+ * unless force_raw (APPEND, SETRANGE, SETBIT results are raw in Redis). */
+struct entry *entry_new_string(const void *key, size_t klen, const void *val, size_t vlen,
+                               int64_t expire, bool force_raw);
+struct entry *entry_new_int(const void *key, size_t klen, int64_t v, int64_t expire);
+/* Entry for a collection type holding ptr (owned by the entry). */
+struct entry *entry_new_ptr(const void *key, size_t klen, int type, int enc, void *ptr,
+                            int64_t expire);
+/* Copy of e with a different expiry (-1 removes it); frees nothing. */
+struct entry *entry_with_expire(const struct entry *e, int64_t expire);
+/* Copy of e under another key (RENAME, COPY keeps value; deep copy if
+ * deep: the value object is duplicated rather than moved). */
+struct entry *entry_rekey(const struct entry *e, const void *key, size_t klen, bool deep);
+/* Free the entry and its value. */
+void entry_free(struct entry *e);
+/* Bytes used by the entry and its value, as allocated. */
+size_t entry_mem(const struct entry *e);
+
+/* Grow a raw string buffer to hold at least len bytes (keeps contents,
+ * zero-fills new bytes and sets len). Returns the possibly moved buffer. */
+struct sbuf *sbuf_resize(struct sbuf *b, size_t len);
+struct sbuf *sbuf_new(const void *p, size_t len);
+
+/* ---- shard and databases (db.c) ---- */
+
+#define LOOKUP_NONE 0
+#define LOOKUP_NOTOUCH 1  /* do not update LRU */
+#define LOOKUP_NOSTATS 2  /* do not count hits/misses */
+#define LOOKUP_WRITE 4    /* lookup for a write: no hit/miss stats */
+
+struct shard *shard_new(int id, int ndb);
+void shard_free(struct shard *s);
+/* Refresh the shard's cached clocks; call once per loop turn. */
+void shard_tick(struct shard *s, int64_t now_ms);
+
+/* Find a live key. An expired key is deleted on the way (counted as
+ * expired) and NULL returned. ref, if given, gets the entry's link. */
+struct entry *db_lookup(struct shard *s, struct db *db, const void *key, size_t klen,
+                        int flags, struct entry ***ref);
+/* Insert or replace the value of key with e (whose key must equal key).
+ * The old entry, if any, is freed. Returns the new entry. */
+struct entry *db_set(struct shard *s, struct db *db, struct entry *e);
+/* Replace the live entry at *ref with e (same key). */
+void db_replace(struct shard *s, struct db *db, struct entry **ref, struct entry *e);
+/* Delete a key; true if it existed (and was live). */
+bool db_delete(struct shard *s, struct db *db, const void *key, size_t klen);
+/* Delete the entry at *ref. */
+void db_delete_ref(struct shard *s, struct db *db, struct entry **ref);
+/* Set or clear (expire = -1) the expiry of the live entry at *ref. Returns
+ * the new entry. */
+struct entry *db_set_expire(struct shard *s, struct db *db, struct entry **ref,
+                            int64_t expire);
+uint64_t db_size(const struct db *db);
+void db_flush(struct shard *s, struct db *db);
+bool entry_is_expired(const struct shard *s, const struct entry *e);
+
+/* Active expiry: reclaim expired keys for at most budget_us microseconds.
+ * Returns the number of keys removed. */
+uint64_t db_active_expire(struct shard *s, uint64_t budget_us);
+/* Incremental rehash and resize work for at most budget_us. */
+void db_cron(struct shard *s, uint64_t budget_us);
+
+/* Glob-style match with Redis's rules (* ? [a-z] [^x] \x), nocase optional. */
+bool store_match(const char *pat, size_t plen, const char *s, size_t slen, bool nocase);
+
+#endif

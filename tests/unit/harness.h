@@ -1,0 +1,59 @@
+/* Shared helpers for the Criterion unit tests of store commands: run one
+ * command against a shard and get its reply as raw RESP text.
+ *
+ *   struct shard *s = shard_new(0, 16);
+ *   cr_assert_str_eq(run(s, cmd_set, 3, "SET", "k", "v"), "+OK\r\n");
+ *
+ * Arguments are C strings; use runv() for binary arguments. The returned
+ * string is owned by the harness and valid until the next call.
+ */
+#ifndef SLUICE_TEST_HARNESS_H
+#define SLUICE_TEST_HARNESS_H
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+
+static char *harness_last;
+static size_t harness_last_len;
+static int harness_proto = 2;
+static int harness_db = 0;
+
+static inline const char *runv(struct shard *s, void (*fn)(struct cmd_ctx *), int argc,
+                               const struct resp_arg *argv)
+{
+    struct reply out;
+    struct cmd_ctx c = {
+        .shard = s, .db = &s->db[harness_db], .dbid = harness_db,
+        .argc = argc, .argv = argv, .out = &out,
+    };
+    reply_init(&out, harness_proto);
+    fn(&c);
+    free(harness_last);
+    harness_last = malloc(out.bytes + 1);
+    harness_last_len = 0;
+    for (struct reply_chunk *ch = out.head; ch; ch = ch->next) {
+        memcpy(harness_last + harness_last_len, ch->data + ch->off, ch->len - ch->off);
+        harness_last_len += ch->len - ch->off;
+    }
+    harness_last[harness_last_len] = '\0';
+    reply_free(&out);
+    return harness_last;
+}
+
+static inline const char *run(struct shard *s, void (*fn)(struct cmd_ctx *), int argc, ...)
+{
+    struct resp_arg argv[64];
+    va_list ap;
+    va_start(ap, argc);
+    for (int i = 0; i < argc && i < 64; i++) {
+        argv[i].ptr = va_arg(ap, const char *);
+        argv[i].len = strlen(argv[i].ptr);
+    }
+    va_end(ap);
+    return runv(s, fn, argc, argv);
+}
+
+#endif
