@@ -9,6 +9,7 @@ Usage
     tests/diff/diffharness.py --self-check     # redis vs a second redis
     tests/diff/diffharness.py --sluice-addr 127.0.0.1:6379   # already running
     tests/diff/diffharness.py --list           # print case names and exit
+    tests/diff/diffharness.py --dump bits      # print redis's replies only
 
 sluiced is $SLUICED, else build/dataplane/sluiced under the repo root. Both
 servers are child processes on free loopback ports in 7200-7299, stopped by
@@ -660,6 +661,22 @@ def run_case(case, a, b):
     return res
 
 
+def dump_case(case, server):
+    print("## %s" % case.id)
+    c, err = fresh(server)
+    if err:
+        print("  " + err)
+    for step in case.steps:
+        if step.kind == "sleep":
+            time.sleep(step.ms / 1000.0)
+            continue
+        replies = run_step_on(c, step)
+        subs = step.steps if step.kind == "pipeline" else [step] * len(replies)
+        for sub, r in zip(subs, replies):
+            print("  %s -> %s" % (sub.text, show(r, 2000)))
+    c.close()
+
+
 def select_cases(args):
     files = sorted(glob.glob(os.path.join(HERE, "cases", "*.txt")))
     if args.files:
@@ -692,6 +709,8 @@ def main():
                     help="compare redis with a second redis (validates cases)")
     ap.add_argument("--sluice-addr", help="use a running sluiced at HOST:PORT")
     ap.add_argument("--list", action="store_true", help="list cases and exit")
+    ap.add_argument("--dump", action="store_true",
+                    help="run the cases on redis only and print every reply")
     ap.add_argument("-v", action="store_true", help="show every difference")
     ap.add_argument("--timeout", type=float, default=READ_TIMEOUT,
                     help="seconds to wait for one reply")
@@ -706,6 +725,14 @@ def main():
         return 0
 
     redis = Server("redis", redis_argv)
+    if args.dump:
+        try:
+            redis.start()
+            for case in cases:
+                dump_case(case, redis)
+        finally:
+            redis.stop()
+        return 0
     if args.self_check:
         other = Server("redis2", redis_argv)
         other_label = "redis2"
