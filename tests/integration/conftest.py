@@ -300,12 +300,22 @@ def start_server():
 
 
 class _Shared:
+    """The module's shared server, restarted if an earlier test killed it.
+    A failure to start is remembered so later tests fail fast with it."""
+
     def __init__(self):
         self.srv = None
+        self.start_error = None
 
     def get(self):
+        if self.start_error is not None:
+            raise StartError("(repeated) " + str(self.start_error))
         if self.srv is None or not self.srv.alive():
-            self.srv = spawn_retrying()
+            try:
+                self.srv = spawn_retrying()
+            except StartError as e:
+                self.start_error = e
+                raise
         return self.srv
 
 
