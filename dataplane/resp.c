@@ -277,6 +277,23 @@ static int split_inline(struct resp_parser *p, const char *s, size_t n, char *ou
     }
 }
 
+int resp_split_inline(struct resp_parser *p, const char *line, size_t n)
+{
+    if (p->inline_cap < n + 1) {
+        p->inline_buf = xrealloc(p->inline_buf, n + 1);
+        p->inline_cap = n + 1;
+    }
+    int argc = split_inline(p, line, n, p->inline_buf);
+    if (argc <= 0)
+        return argc;
+    for (int i = 0; i < argc; i++) {
+        p->argv[i].ptr = p->inline_buf + p->arg_off[i];
+        p->argv[i].len = p->arg_len[i];
+    }
+    p->argc = argc;
+    return argc;
+}
+
 static enum resp_status parse_inline(struct resp_parser *p, const char *buf,
                                      size_t len, size_t *pos)
 {
@@ -294,23 +311,12 @@ static enum resp_status parse_inline(struct resp_parser *p, const char *buf,
         linelen--;
         eol = 2;
     }
-    if (p->inline_cap < linelen + 1) {
-        p->inline_buf = xrealloc(p->inline_buf, linelen + 1);
-        p->inline_cap = linelen + 1;
-    }
-    int argc = split_inline(p, req, linelen, p->inline_buf);
+    resp_parser_reset(p);
+    int argc = resp_split_inline(p, req, linelen);
     if (argc < 0)
         return proto_error(p, "ERR Protocol error: unbalanced quotes in request");
     *pos += linelen + eol;
-    resp_parser_reset(p);
-    if (argc == 0)
-        return RESP_EMPTY;
-    for (int i = 0; i < argc; i++) {
-        p->argv[i].ptr = p->inline_buf + p->arg_off[i];
-        p->argv[i].len = p->arg_len[i];
-    }
-    p->argc = argc;
-    return RESP_DONE;
+    return argc == 0 ? RESP_EMPTY : RESP_DONE;
 }
 
 enum resp_status resp_parse(struct resp_parser *p, const char *buf, size_t len, size_t *pos)
@@ -442,6 +448,16 @@ void reply_simple(struct reply *r, const char *s)
     reply_raw(r, "\r\n", 2);
 }
 
+void reply_simple_fmt(struct reply *r, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    reply_simple(r, buf);
+}
+
 void reply_error(struct reply *r, const char *s)
 {
     size_t n = strlen(s);
@@ -566,9 +582,13 @@ void reply_verbatim(struct reply *r, const char *p, size_t n, const char *ext)
 {
     if (r->proto != 3)
         return reply_bulk(r, p, n);
+    /* The format is always 3 bytes: a shorter ext is padded with spaces
+     * (as Redis's addReplyVerbatim does), never read past its end. */
+    char fmt[4] = {' ', ' ', ' ', ':'};
+    for (int i = 0; i < 3 && ext[i]; i++)
+        fmt[i] = ext[i];
     reply_header(r, '=', (long long)n + 4);
-    reply_raw(r, ext, 3);
-    reply_raw(r, ":", 1);
+    reply_raw(r, fmt, 4);
     reply_raw(r, p, n);
     reply_raw(r, "\r\n", 2);
 }

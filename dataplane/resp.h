@@ -72,6 +72,11 @@ void resp_parser_reset(struct resp_parser *p);
 enum resp_status resp_parse(struct resp_parser *p, const char *buf, size_t len,
                             size_t *pos);
 
+/* Split one line with the inline-command quoting rules into p->argv
+ * (arguments are unquoted into the parser's scratch). Returns argc, 0 for a
+ * blank line, or -1 on unbalanced quotes. Also used for config files. */
+int resp_split_inline(struct resp_parser *p, const char *line, size_t n);
+
 /* Bytes the parser still expects for the bulk it is reading (0 if unknown):
  * lets the caller size its buffer once for a large argument. */
 size_t resp_parser_want(const struct resp_parser *p);
@@ -107,6 +112,8 @@ void reply_consume(struct reply *r, size_t n);
 
 void reply_raw(struct reply *r, const void *p, size_t n);
 void reply_simple(struct reply *r, const char *s);          /* +s */
+void reply_simple_fmt(struct reply *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void reply_error(struct reply *r, const char *s);           /* -s (s without "-") */
 void reply_errorf(struct reply *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

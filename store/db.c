@@ -8,6 +8,7 @@
  * activeExpireCycle: batches of 20 volatile keys, stop a database when fewer
  * than 10% of a batch had expired, and never exceed the time budget.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

@@ -200,6 +200,16 @@ uint64_t db_active_expire(struct shard *s, uint64_t budget_us);
 /* Incremental rehash and resize work for at most budget_us. */
 void db_cron(struct shard *s, uint64_t budget_us);
 
+/* ---- memory (mem.c) ---- */
+
+struct mem_stats {
+    size_t allocated; /* bytes the program asked for and holds */
+    size_t active;    /* bytes in active pages */
+    size_t resident;  /* allocator's resident bytes */
+    size_t rss;       /* process resident set */
+};
+void store_mem_stats(struct mem_stats *m);
+
 /* Glob-style match with Redis's rules (* ? [a-z] [^x] \x), nocase optional. */
 bool store_match(const char *pat, size_t plen, const char *s, size_t slen, bool nocase);
 

@@ -1,0 +1,463 @@
+/* The config table and everything that reads it (see config.h). Error texts
+ * follow Redis 7.0 so that CONFIG SET failures read the same. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "resp.h"
+
+struct sluice_config config;
+
+static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", "nothing",
+                                             NULL};
+
+static const char *check_cores(const char *v);
+static const char *check_bind(const char *v);
+
+#define I(f) (&config.f)
+
+/* Sorted by name, as CONFIG GET * lists them. */
+static const struct cfg_option options[] = {
+    {"bind", CFG_STRING, CFG_IMMUTABLE, "127.0.0.1", 0, 0, NULL, I(bind), check_bind,
+     "Addresses to listen on, space separated. A leading '-' makes an address\n"
+     "optional (no error if it is not available)."},
+    {"client-query-buffer-limit", CFG_MEMORY, 0, "1gb", 1024 * 1024, LLONG_MAX, NULL,
+     I(client_query_buffer_limit), NULL,
+     "Maximum bytes a client's unparsed query may hold; past it the client is\n"
+     "disconnected."},
+    {"daemonize", CFG_BOOL, CFG_IMMUTABLE, "no", 0, 0, NULL, I(daemonize), NULL,
+     "Run in the background (fork, detach, write pidfile)."},
+    {"databases", CFG_INT, CFG_IMMUTABLE, "16", 1, INT_MAX, NULL, I(databases), NULL,
+     "Number of logical databases (SELECT 0 .. databases-1)."},
+    {"dataplane-cores", CFG_STRING, CFG_IMMUTABLE, "", 0, 0, NULL, I(dataplane_cores),
+     check_cores,
+     "CPU cores for dataplane workers, e.g. \"2\" or \"2,3\" or \"2-5\": one worker\n"
+     "pinned to each. Empty: one unpinned worker."},
+    {"hz", CFG_INT, CFG_CLAMP, "10", 1, 500, NULL, I(hz), NULL,
+     "Background task frequency (active expiry, rehashing, client timeouts)."},
+    {"logfile", CFG_STRING, CFG_IMMUTABLE, "", 0, 0, NULL, I(logfile), NULL,
+     "Log file path; empty logs to standard output."},
+    {"loglevel", CFG_ENUM, 0, "notice", 0, 0, loglevel_names, I(loglevel), NULL,
+     "debug, verbose, notice, warning or nothing."},
+    {"maxclients", CFG_INT, 0, "10000", 1, UINT_MAX, NULL, I(maxclients), NULL,
+     "Maximum number of connected clients."},
+    {"pidfile", CFG_STRING, CFG_IMMUTABLE, "", 0, 0, NULL, I(pidfile), NULL,
+     "Write the process id here at start and remove it at exit."},
+    {"port", CFG_INT, CFG_IMMUTABLE, "6379", 0, 65535, NULL, I(port), NULL,
+     "TCP port; 0 disables TCP."},
+    {"proto-max-bulk-len", CFG_MEMORY, 0, "512mb", 1024 * 1024, LLONG_MAX, NULL,
+     I(proto_max_bulk_len), NULL,
+     "Largest bulk argument a request may carry (and largest string value)."},
+    {"tcp-backlog", CFG_INT, CFG_IMMUTABLE, "511", 0, INT_MAX, NULL, I(tcp_backlog), NULL,
+     "listen(2) backlog."},
+    {"tcp-keepalive", CFG_INT, 0, "300", 0, INT_MAX, NULL, I(tcp_keepalive), NULL,
+     "Seconds between TCP keepalive probes on client connections; 0 disables."},
+    {"timeout", CFG_INT, 0, "0", 0, INT_MAX, NULL, I(timeout), NULL,
+     "Close a client after this many idle seconds; 0 disables."},
+    {"unixsocket", CFG_STRING, CFG_IMMUTABLE, "", 0, 0, NULL, I(unixsocket), NULL,
+     "Path of a Unix socket to listen on as well; empty disables."},
+    {"unixsocketperm", CFG_OCTAL, CFG_IMMUTABLE, "0", 0, 0777, NULL, I(unixsocketperm), NULL,
+     "Permissions of the Unix socket (octal)."},
+};
+
+#define NOPTS (sizeof(options) / sizeof(options[0]))
+
+static void (*hooks[NOPTS])(void);
+
+const struct cfg_option *cfg_options(int *n)
+{
+    *n = (int)NOPTS;
+    return options;
+}
+
+const struct cfg_option *cfg_find(const char *name, size_t len)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        if (strlen(options[i].name) == len && strncasecmp(options[i].name, name, len) == 0)
+            return &options[i];
+    return NULL;
+}
+
+void cfg_on_change(const char *name, void (*fn)(void))
+{
+    const struct cfg_option *o = cfg_find(name, strlen(name));
+    if (o)
+        hooks[o - options] = fn;
+}
+
+static const char *check_cores(const char *v)
+{
+    const char *p = v;
+    while (*p) {
+        char *end;
+        long a = strtol(p, &end, 10), b = a;
+        if (end == p || a < 0)
+            return "dataplane-cores must be a list of core numbers like 0,2-3";
+        p = end;
+        if (*p == '-') {
+            b = strtol(p + 1, &end, 10);
+            if (end == p + 1 || b < a)
+                return "dataplane-cores must be a list of core numbers like 0,2-3";
+            p = end;
+        }
+        if (b >= 1024)
+            return "dataplane-cores: core number too large";
+        if (*p == ',' || *p == ' ')
+            p++;
+        else if (*p)
+            return "dataplane-cores must be a list of core numbers like 0,2-3";
+    }
+    return NULL;
+}
+
+static const char *check_bind(const char *v)
+{
+    int n = 0;
+    for (const char *p = v; *p;) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        n++;
+        while (*p && *p != ' ')
+            p++;
+    }
+    return n > 16 ? "Too many bind addresses specified." : NULL;
+}
+
+bool cfg_parse_memory(const char *s, long long *out)
+{
+    char *end;
+    size_t n = strlen(s);
+    long long mul = 1;
+    const char *u = s + n;
+
+    while (u > s && isalpha((unsigned char)u[-1]))
+        u--;
+    if (!strcasecmp(u, "k")) mul = 1000;
+    else if (!strcasecmp(u, "kb")) mul = 1024;
+    else if (!strcasecmp(u, "m")) mul = 1000 * 1000;
+    else if (!strcasecmp(u, "mb")) mul = 1024 * 1024;
+    else if (!strcasecmp(u, "g")) mul = 1000LL * 1000 * 1000;
+    else if (!strcasecmp(u, "gb")) mul = 1024LL * 1024 * 1024;
+    else if (*u) return false;
+    if (u == s)
+        return false;
+    char num[32];
+    if ((size_t)(u - s) >= sizeof(num))
+        return false;
+    memcpy(num, s, u - s);
+    num[u - s] = '\0';
+    errno = 0;
+    long long v = strtoll(num, &end, 10);
+    if (*end || errno || v < 0)
+        return false;
+    if (v > LLONG_MAX / mul)
+        return false;
+    *out = v * mul;
+    return true;
+}
+
+int cfg_set(const struct cfg_option *o, const char *value, size_t vlen, bool at_runtime,
+            char *err, size_t errlen)
+{
+    char v[4096];
+    long long ll;
+
+    if (at_runtime && (o->flags & CFG_IMMUTABLE)) {
+        snprintf(err, errlen, "can't set immutable config");
+        return -1;
+    }
+    if (vlen >= sizeof(v)) {
+        snprintf(err, errlen, "argument too long");
+        return -1;
+    }
+    memcpy(v, value, vlen);
+    v[vlen] = '\0';
+
+    switch (o->type) {
+    case CFG_BOOL:
+        if (!strcasecmp(v, "yes"))
+            *(bool *)o->field = true;
+        else if (!strcasecmp(v, "no"))
+            *(bool *)o->field = false;
+        else {
+            snprintf(err, errlen, "argument must be 'yes' or 'no'");
+            return -1;
+        }
+        break;
+    case CFG_INT:
+    case CFG_MEMORY:
+    case CFG_OCTAL: {
+        bool ok;
+        if (o->type == CFG_MEMORY) {
+            ok = cfg_parse_memory(v, &ll);
+            if (!ok && v[0] == '-') {
+                char *end;
+                ll = strtoll(v, &end, 10);
+                ok = *end == '\0' && end != v;
+            }
+        } else {
+            char *end;
+            errno = 0;
+            ll = strtoll(v, &end, o->type == CFG_OCTAL ? 8 : 10);
+            ok = *v && *end == '\0' && !errno;
+        }
+        if (!ok) {
+            snprintf(err, errlen, o->type == CFG_MEMORY
+                                      ? "argument must be a memory value"
+                                      : "argument couldn't be parsed into an integer");
+            return -1;
+        }
+        if (ll < o->min || ll > o->max) {
+            if (o->flags & CFG_CLAMP) {
+                ll = ll < o->min ? o->min : o->max;
+            } else {
+                snprintf(err, errlen, "argument must be between %lld and %lld inclusive",
+                         o->min, o->max);
+                return -1;
+            }
+        }
+        *(long long *)o->field = ll;
+        break;
+    }
+    case CFG_ENUM: {
+        int i;
+        for (i = 0; o->enum_names[i]; i++)
+            if (!strcasecmp(v, o->enum_names[i]))
+                break;
+        if (!o->enum_names[i]) {
+            size_t off = snprintf(err, errlen, "argument(s) must be one of the following: ");
+            for (int j = 0; o->enum_names[j] && off < errlen; j++)
+                off += snprintf(err + off, errlen - off, "%s%s", j ? ", " : "",
+                                o->enum_names[j]);
+            return -1;
+        }
+        *(int *)o->field = i;
+        break;
+    }
+    case CFG_STRING: {
+        const char *msg = o->check ? o->check(v) : NULL;
+        if (msg) {
+            snprintf(err, errlen, "%s", msg);
+            return -1;
+        }
+        char *dup = strdup(v);
+        if (!dup)
+            abort();
+        free(*(char **)o->field);
+        *(char **)o->field = dup;
+        break;
+    }
+    }
+    if (at_runtime && hooks[o - options])
+        hooks[o - options]();
+    return 0;
+}
+
+void cfg_format(const struct cfg_option *o, char *buf, size_t len)
+{
+    switch (o->type) {
+    case CFG_BOOL:
+        snprintf(buf, len, "%s", *(bool *)o->field ? "yes" : "no");
+        break;
+    case CFG_INT:
+    case CFG_MEMORY:
+        snprintf(buf, len, "%lld", *(long long *)o->field);
+        break;
+    case CFG_OCTAL:
+        snprintf(buf, len, "%llo", *(long long *)o->field);
+        break;
+    case CFG_ENUM:
+        snprintf(buf, len, "%s", o->enum_names[*(int *)o->field]);
+        break;
+    case CFG_STRING: {
+        const char *s = *(char **)o->field;
+        snprintf(buf, len, "%s", s ? s : "");
+        break;
+    }
+    }
+}
+
+void cfg_init(void)
+{
+    char err[256];
+    for (size_t i = 0; i < NOPTS; i++) {
+        if (options[i].type == CFG_STRING) {
+            free(*(char **)options[i].field);
+            *(char **)options[i].field = NULL;
+        }
+        if (cfg_set(&options[i], options[i].def, strlen(options[i].def), false, err,
+                    sizeof(err)) != 0)
+            abort(); /* a default that fails its own checks is a bug */
+    }
+}
+
+int cfg_load_string(const char *text, char *err, size_t errlen)
+{
+    struct resp_parser p;
+    const char *line = text;
+    int lineno = 0, rc = 0;
+
+    resp_parser_init(&p, LLONG_MAX);
+    while (*line) {
+        const char *nl = strchr(line, '\n');
+        size_t n = nl ? (size_t)(nl - line) : strlen(line);
+        char why[512];
+        lineno++;
+        int argc = resp_split_inline(&p, line, n);
+        why[0] = '\0';
+        if (argc < 0) {
+            snprintf(why, sizeof(why), "Unbalanced quotes in configuration line");
+        } else if (argc > 0 && p.argv[0].ptr[0] != '#') {
+            const struct cfg_option *o = cfg_find(p.argv[0].ptr, p.argv[0].len);
+            char cerr[256];
+            if (!o) {
+                snprintf(why, sizeof(why), "Bad directive or wrong number of arguments");
+            } else if (o->name[0] == 'b' && !strcmp(o->name, "bind")) {
+                /* bind takes several addresses: rejoin them. */
+                char addrs[4096];
+                size_t off = 0;
+                for (int i = 1; i < argc && off < sizeof(addrs) - 1; i++)
+                    off += snprintf(addrs + off, sizeof(addrs) - off, "%s%.*s", i > 1 ? " " : "",
+                                    (int)p.argv[i].len, p.argv[i].ptr);
+                if (argc < 2)
+                    snprintf(why, sizeof(why), "Bad directive or wrong number of arguments");
+                else if (cfg_set(o, addrs, off, false, cerr, sizeof(cerr)))
+                    snprintf(why, sizeof(why), "%s", cerr);
+            } else if (argc != 2) {
+                snprintf(why, sizeof(why), "wrong number of arguments");
+            } else if (cfg_set(o, p.argv[1].ptr, p.argv[1].len, false, cerr, sizeof(cerr))) {
+                snprintf(why, sizeof(why), "%s", cerr);
+            }
+        }
+        if (why[0]) {
+            snprintf(err, errlen,
+                     "\n*** FATAL CONFIG FILE ERROR (sluice " SLUICE_VERSION ") ***\n"
+                     "Reading the configuration file, at line %d\n>>> '%.*s'\n%s",
+                     lineno, (int)(n > 200 ? 200 : n), line, why);
+            rc = -1;
+            break;
+        }
+        if (!nl)
+            break;
+        line = nl + 1;
+    }
+    resp_parser_free(&p);
+    return rc;
+}
+
+int cfg_load_file(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "Fatal error, can't open config file '%s': %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    size_t n;
+    while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (cap - len < 2) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+    }
+    fclose(f);
+    if (!buf)
+        abort();
+    buf[len] = '\0';
+    int rc = cfg_load_string(buf, err, errlen);
+    free(buf);
+    return rc;
+}
+
+/* Quote a value for a config line (so spaces and quotes survive). */
+static void append_quoted(char **text, size_t *len, size_t *cap, const char *s)
+{
+    size_t need = *len + strlen(s) * 4 + 8;
+    if (need > *cap) {
+        *cap = need * 2;
+        *text = realloc(*text, *cap);
+        if (!*text)
+            abort();
+    }
+    char *o = *text + *len;
+    *o++ = '"';
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') {
+            *o++ = '\\';
+            *o++ = *s;
+        } else if ((unsigned char)*s < 32) {
+            o += sprintf(o, "\\x%02x", (unsigned char)*s);
+        } else {
+            *o++ = *s;
+        }
+    }
+    *o++ = '"';
+    *len = o - *text;
+    (*text)[*len] = '\0';
+}
+
+int cfg_args_to_text(int argc, char **argv, char **text, char *err, size_t errlen)
+{
+    size_t len = *text ? strlen(*text) : 0, cap = len + 64;
+    char *t = realloc(*text, cap);
+    if (!t)
+        abort();
+    t[len] = '\0';
+    for (int i = 0; i < argc; i++) {
+        if (strncmp(argv[i], "--", 2) == 0 && argv[i][2]) {
+            if (len + strlen(argv[i]) + 4 > cap) {
+                cap = (len + strlen(argv[i]) + 4) * 2;
+                t = realloc(t, cap);
+                if (!t)
+                    abort();
+            }
+            len += sprintf(t + len, "\n%s", argv[i] + 2);
+        } else {
+            if (len == 0) {
+                snprintf(err, errlen, "Invalid argument '%s': options must start with --",
+                         argv[i]);
+                free(t);
+                *text = NULL;
+                return -1;
+            }
+            t[len++] = ' ';
+            t[len] = '\0';
+            append_quoted(&t, &len, &cap, argv[i]);
+        }
+    }
+    *text = t;
+    return 0;
+}
+
+void cfg_dump(FILE *out)
+{
+    fprintf(out, "# sluice configuration reference (generated from the option table)\n");
+    for (size_t i = 0; i < NOPTS; i++) {
+        const struct cfg_option *o = &options[i];
+        const char *h = o->help;
+        fprintf(out, "\n");
+        while (*h) {
+            const char *e = strchr(h, '\n');
+            size_t n = e ? (size_t)(e - h) : strlen(h);
+            fprintf(out, "# %.*s\n", (int)n, h);
+            h += n + (e ? 1 : 0);
+        }
+        fprintf(out, "# %s%s\n", (o->flags & CFG_IMMUTABLE) ? "Set at start only." : "CONFIG SET at runtime.",
+                o->type == CFG_MEMORY ? " Units: k kb m mb g gb." : "");
+        if (o->type == CFG_STRING && !o->def[0])
+            fprintf(out, "# %s \"\"\n", o->name);
+        else
+            fprintf(out, "# %s %s\n", o->name, o->def);
+    }
+}

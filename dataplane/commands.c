@@ -1,0 +1,267 @@
+/* The command table (see commands.h). Rows were first written from the
+ * reference server's COMMAND INFO and COMMAND DOCS so that arity, flags, key
+ * positions and ACL categories match what clients expect; they are
+ * maintained by hand from here on.
+ *
+ * Lookup is by a case-folded open-addressing index built on first use: the
+ * hot path costs one hash of the command name and one compare.
+ */
+#include <pthread.h>
+#include <string.h>
+#include <strings.h>
+
+#include "commands.h"
+
+static const struct command client_subs[] = {
+    {"client|id", cmd_client, 2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection", "connection", "5.0.0",
+     "O(1)", "Returns the client ID for the current connection", NULL},
+    {"client|help", cmd_client, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection", "connection", "5.0.0",
+     "O(1)", "Show helpful text about the different subcommands", NULL},
+    {"client|info", cmd_client, 2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection", "connection", "6.2.0",
+     "O(1)", "Returns information about the current client connection.", NULL},
+    {"client|setname", cmd_client, 3, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection", "connection", "2.6.9",
+     "O(1)", "Set the current connection name", NULL},
+    {"client|getname", cmd_client, 2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection", "connection", "2.6.9",
+     "O(1)", "Get the current connection name", NULL},
+    {"client|list", cmd_client, -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "admin slow dangerous connection", "connection", "2.4.0",
+     "O(N) where N is the number of client connections", "Get the list of client connections", NULL},
+    {"client|kill", cmd_client, -3, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "admin slow dangerous connection", "connection", "2.4.0",
+     "O(N) where N is the number of client connections", "Kill the connection of a client", NULL},
+    {0},
+};
+
+static const struct command command_subs[] = {
+    {"command|docs", cmd_command, -2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection", "server", "7.0.0",
+     "O(N) where N is the number of commands to look up", "Get array of specific command documentation", NULL},
+    {"command|count", cmd_command, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection", "server", "2.8.13",
+     "O(1)", "Get total number of commands", NULL},
+    {"command|info", cmd_command, -2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection", "server", "2.8.13",
+     "O(N) where N is the number of commands to look up", "Get array of specific command details, or all when no argument is given.", NULL},
+    {"command|list", cmd_command, -2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection", "server", "7.0.0",
+     "O(N) where N is the total number of commands", "Get an array of command names", NULL},
+    {"command|getkeys", cmd_command, -4, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection", "server", "2.8.13",
+     "O(N) where N is the number of arguments to the command", "Extract keys given a full command", NULL},
+    {"command|help", cmd_command, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection", "server", "5.0.0",
+     "O(1)", "Show helpful text about the different subcommands", NULL},
+    {0},
+};
+
+static const struct command config_subs[] = {
+    {"config|get", cmd_config, -3, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "admin slow dangerous", "server", "2.0.0",
+     "O(N) when N is the number of configuration parameters provided", "Get the values of configuration parameters", NULL},
+    {"config|resetstat", cmd_config, 2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "admin slow dangerous", "server", "2.0.0",
+     "O(1)", "Reset the stats returned by INFO", NULL},
+    {"config|help", cmd_config, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow", "server", "5.0.0",
+     "O(1)", "Show helpful text about the different subcommands", NULL},
+    {"config|set", cmd_config, -4, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "admin slow dangerous", "server", "2.0.0",
+     "O(N) when N is the number of configuration parameters provided", "Set configuration parameters to the given values", NULL},
+    {0},
+};
+
+static const struct command object_subs[] = {
+    {"object|idletime", cmd_object, 3, CMD_READONLY, 2, 2, 1, "keyspace read slow", "generic", "2.2.3",
+     "O(1)", "Get the time since an object was last accessed", NULL},
+    {"object|freq", cmd_object, 3, CMD_READONLY, 2, 2, 1, "keyspace read slow", "generic", "4.0.0",
+     "O(1)", "Get the logarithmic access frequency counter of an object", NULL},
+    {"object|encoding", cmd_object, 3, CMD_READONLY, 2, 2, 1, "keyspace read slow", "generic", "2.2.3",
+     "O(1)", "Inspect the internal encoding of an object", NULL},
+    {"object|help", cmd_object, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "keyspace slow", "generic", "6.2.0",
+     "O(1)", "Show helpful text about the different subcommands", NULL},
+    {"object|refcount", cmd_object, 3, CMD_READONLY, 2, 2, 1, "keyspace read slow", "generic", "2.2.3",
+     "O(1)", "Get the number of references to the value of the key", NULL},
+    {0},
+};
+
+static const struct command table[] = {
+    {"ping", cmd_ping, -1, CMD_FAST, 0, 0, 0, "fast connection", "connection", "1.0.0",
+     "O(1)", "Ping the server", NULL},
+    {"echo", cmd_echo, 2, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "fast connection", "connection", "1.0.0",
+     "O(1)", "Echo the given string", NULL},
+    {"quit", cmd_quit, -1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY, 0, 0, 0, "fast connection", "connection", "1.0.0",
+     "O(1)", "Close the connection", NULL},
+    {"reset", cmd_reset, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY, 0, 0, 0, "fast connection", "connection", "6.2.0",
+     "O(1)", "Reset the connection", NULL},
+    {"hello", cmd_hello, -1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY, 0, 0, 0, "fast connection", "connection", "6.0.0",
+     "O(1)", "Handshake with the server", NULL},
+    {"select", cmd_select, 2, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "fast connection", "connection", "1.0.0",
+     "O(1)", "Change the selected database for the current connection", NULL},
+    {"client", cmd_client, -2, 0, 0, 0, 0, "slow", "connection", "2.4.0",
+     "Depends on subcommand.", "A container for client connection commands", client_subs},
+    {"command", cmd_command, -1, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow connection", "server", "2.8.13",
+     "O(N) where N is the total number of commands", "Get array of command details", command_subs},
+    {"info", cmd_info, -1, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow dangerous", "server", "1.0.0",
+     "O(1)", "Get information and statistics about the server", NULL},
+    {"config", cmd_config, -2, 0, 0, 0, 0, "slow", "server", "2.0.0",
+     "Depends on subcommand.", "A container for server configuration commands", config_subs},
+    {"time", cmd_time, 1, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "fast", "server", "2.6.0",
+     "O(1)", "Return the current server time", NULL},
+    {"shutdown", cmd_shutdown, -1, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NO_MULTI | CMD_ALLOW_BUSY, 0, 0, 0, "admin slow dangerous", "server", "1.0.0",
+     "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", "Synchronously save the dataset to disk and then shut down the server", NULL},
+    {"lastsave", cmd_lastsave, 1, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "admin fast dangerous", "server", "1.0.0",
+     "O(1)", "Get the UNIX time stamp of the last successful save to disk", NULL},
+    {"debug", cmd_debug, -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "admin slow dangerous", "server", "1.0.0",
+     "Depends on subcommand.", "A container for debugging commands", NULL},
+    {"get", cmd_get, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "read string fast", "string", "1.0.0",
+     "O(1)", "Get the value of a key", NULL},
+    {"set", cmd_set, -3, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, "write string slow", "string", "1.0.0",
+     "O(1)", "Set the string value of a key", NULL},
+    {"setnx", cmd_setnx, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "write string fast", "string", "1.0.0",
+     "O(1)", "Set the value of a key, only if the key does not exist", NULL},
+    {"setex", cmd_setex, 4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, "write string slow", "string", "2.0.0",
+     "O(1)", "Set the value and expiration of a key", NULL},
+    {"psetex", cmd_psetex, 4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, "write string slow", "string", "2.6.0",
+     "O(1)", "Set the value and expiration in milliseconds of a key", NULL},
+    {"getset", cmd_getset, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "write string fast", "string", "1.0.0",
+     "O(1)", "Set the string value of a key and return its old value", NULL},
+    {"getdel", cmd_getdel, 2, CMD_WRITE | CMD_FAST, 1, 1, 1, "write string fast", "string", "6.2.0",
+     "O(1)", "Get the value of a key and delete the key", NULL},
+    {"getex", cmd_getex, -2, CMD_WRITE | CMD_FAST, 1, 1, 1, "write string fast", "string", "6.2.0",
+     "O(1)", "Get the value of a key and optionally set its expiration", NULL},
+    {"mget", cmd_mget, -2, CMD_READONLY | CMD_FAST, 1, -1, 1, "read string fast", "string", "1.0.0",
+     "O(N) where N is the number of keys to retrieve.", "Get the values of all the given keys", NULL},
+    {"mset", cmd_mset, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, 2, "write string slow", "string", "1.0.1",
+     "O(N) where N is the number of keys to set.", "Set multiple keys to multiple values", NULL},
+    {"msetnx", cmd_msetnx, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, 2, "write string slow", "string", "1.0.1",
+     "O(N) where N is the number of keys to set.", "Set multiple keys to multiple values, only if none of the keys exist", NULL},
+    {"append", cmd_append, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "write string fast", "string", "2.0.0",
+     "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by the server will double the free space available on every reallocation.", "Append a value to a key", NULL},
+    {"strlen", cmd_strlen, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "read string fast", "string", "2.2.0",
+     "O(1)", "Get the length of the value stored in a key", NULL},
+    {"getrange", cmd_getrange, 4, CMD_READONLY, 1, 1, 1, "read string slow", "string", "2.4.0",
+     "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.", "Get a substring of the string stored at a key", NULL},
+    {"setrange", cmd_setrange, 4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, "write string slow", "string", "2.2.0",
+     "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.", "Overwrite part of a string at key starting at the specified offset", NULL},
+    {"substr", cmd_getrange, 4, CMD_READONLY, 1, 1, 1, "read string slow", "string", "1.0.0",
+     "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.", "Get a substring of the string stored at a key", NULL},
+    {"incr", cmd_incr, 2, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "write string fast", "string", "1.0.0",
+     "O(1)", "Increment the integer value of a key by one", NULL},
+    {"decr", cmd_decr, 2, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "write string fast", "string", "1.0.0",
+     "O(1)", "Decrement the integer value of a key by one", NULL},
+    {"incrby", cmd_incrby, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "write string fast", "string", "1.0.0",
+     "O(1)", "Increment the integer value of a key by the given amount", NULL},
+    {"decrby", cmd_decrby, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "write string fast", "string", "1.0.0",
+     "O(1)", "Decrement the integer value of a key by the given number", NULL},
+    {"incrbyfloat", cmd_incrbyfloat, 3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "write string fast", "string", "2.6.0",
+     "O(1)", "Increment the float value of a key by the given amount", NULL},
+    {"lcs", cmd_lcs, -3, CMD_READONLY, 1, 2, 1, "read string slow", "string", "7.0.0",
+     "O(N*M) where N and M are the lengths of s1 and s2, respectively", "Find longest common substring", NULL},
+    {"setbit", cmd_setbit, 4, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, "write bitmap slow", "bitmap", "2.2.0",
+     "O(1)", "Sets or clears the bit at offset in the string value stored at key", NULL},
+    {"getbit", cmd_getbit, 3, CMD_READONLY | CMD_FAST, 1, 1, 1, "read bitmap fast", "bitmap", "2.2.0",
+     "O(1)", "Returns the bit value at offset in the string value stored at key", NULL},
+    {"bitcount", cmd_bitcount, -2, CMD_READONLY, 1, 1, 1, "read bitmap slow", "bitmap", "2.6.0",
+     "O(N)", "Count set bits in a string", NULL},
+    {"bitpos", cmd_bitpos, -3, CMD_READONLY, 1, 1, 1, "read bitmap slow", "bitmap", "2.8.7",
+     "O(N)", "Find first bit set or clear in a string", NULL},
+    {"bitop", cmd_bitop, -4, CMD_WRITE | CMD_DENYOOM, 2, -1, 1, "write bitmap slow", "bitmap", "2.6.0",
+     "O(N)", "Perform bitwise operations between strings", NULL},
+    {"bitfield", cmd_bitfield, -2, CMD_WRITE | CMD_DENYOOM, 1, 1, 1, "write bitmap slow", "bitmap", "3.2.0",
+     "O(1) for each subcommand specified", "Perform arbitrary bitfield integer operations on strings", NULL},
+    {"bitfield_ro", cmd_bitfield_ro, -2, CMD_READONLY | CMD_FAST, 1, 1, 1, "read bitmap fast", "bitmap", "6.0.0",
+     "O(1) for each subcommand specified", "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD", NULL},
+    {"del", cmd_del, -2, CMD_WRITE, 1, -1, 1, "keyspace write slow", "generic", "1.0.0",
+     "O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).", "Delete a key", NULL},
+    {"unlink", cmd_unlink, -2, CMD_WRITE | CMD_FAST, 1, -1, 1, "keyspace write fast", "generic", "4.0.0",
+     "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.", NULL},
+    {"exists", cmd_exists, -2, CMD_READONLY | CMD_FAST, 1, -1, 1, "keyspace read fast", "generic", "1.0.0",
+     "O(N) where N is the number of keys to check.", "Determine if a key exists", NULL},
+    {"touch", cmd_touch, -2, CMD_READONLY | CMD_FAST, 1, -1, 1, "keyspace read fast", "generic", "3.2.1",
+     "O(N) where N is the number of keys that will be touched.", "Alters the last access time of a key(s). Returns the number of existing keys specified.", NULL},
+    {"type", cmd_type, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "keyspace read fast", "generic", "1.0.0",
+     "O(1)", "Determine the type stored at key", NULL},
+    {"keys", cmd_keys, 2, CMD_READONLY | CMD_KEYSPACE, 0, 0, 0, "keyspace read slow dangerous", "generic", "1.0.0",
+     "O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.", "Find all keys matching the given pattern", NULL},
+    {"scan", cmd_scan, -2, CMD_READONLY | CMD_KEYSPACE, 0, 0, 0, "keyspace read slow", "generic", "2.8.0",
+     "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.", "Incrementally iterate the keys space", NULL},
+    {"randomkey", cmd_randomkey, 1, CMD_READONLY | CMD_KEYSPACE, 0, 0, 0, "keyspace read slow", "generic", "1.0.0",
+     "O(1)", "Return a random key from the keyspace", NULL},
+    {"rename", cmd_rename, 3, CMD_WRITE, 1, 2, 1, "keyspace write slow", "generic", "1.0.0",
+     "O(1)", "Rename a key", NULL},
+    {"renamenx", cmd_renamenx, 3, CMD_WRITE | CMD_FAST, 1, 2, 1, "keyspace write fast", "generic", "1.0.0",
+     "O(1)", "Rename a key, only if the new key does not exist", NULL},
+    {"copy", cmd_copy, -3, CMD_WRITE | CMD_DENYOOM, 1, 2, 1, "keyspace write slow", "generic", "6.2.0",
+     "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.", "Copy a key", NULL},
+    {"move", cmd_move, 3, CMD_WRITE | CMD_FAST, 1, 1, 1, "keyspace write fast", "generic", "1.0.0",
+     "O(1)", "Move a key to another database", NULL},
+    {"dbsize", cmd_dbsize, 1, CMD_READONLY | CMD_FAST | CMD_KEYSPACE, 0, 0, 0, "keyspace read fast", "server", "1.0.0",
+     "O(1)", "Return the number of keys in the selected database", NULL},
+    {"flushdb", cmd_flushdb, -1, CMD_WRITE | CMD_KEYSPACE, 0, 0, 0, "keyspace write slow dangerous", "server", "1.0.0",
+     "O(N) where N is the number of keys in the selected database", "Remove all keys from the current database", NULL},
+    {"flushall", cmd_flushall, -1, CMD_WRITE | CMD_KEYSPACE, 0, 0, 0, "keyspace write slow dangerous", "server", "1.0.0",
+     "O(N) where N is the total number of keys in all databases", "Remove all keys from all databases", NULL},
+    {"expire", cmd_expire, -3, CMD_WRITE | CMD_FAST, 1, 1, 1, "keyspace write fast", "generic", "1.0.0",
+     "O(1)", "Set a key's time to live in seconds", NULL},
+    {"pexpire", cmd_pexpire, -3, CMD_WRITE | CMD_FAST, 1, 1, 1, "keyspace write fast", "generic", "2.6.0",
+     "O(1)", "Set a key's time to live in milliseconds", NULL},
+    {"expireat", cmd_expireat, -3, CMD_WRITE | CMD_FAST, 1, 1, 1, "keyspace write fast", "generic", "1.2.0",
+     "O(1)", "Set the expiration for a key as a UNIX timestamp", NULL},
+    {"pexpireat", cmd_pexpireat, -3, CMD_WRITE | CMD_FAST, 1, 1, 1, "keyspace write fast", "generic", "2.6.0",
+     "O(1)", "Set the expiration for a key as a UNIX timestamp specified in milliseconds", NULL},
+    {"ttl", cmd_ttl, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "keyspace read fast", "generic", "1.0.0",
+     "O(1)", "Get the time to live for a key in seconds", NULL},
+    {"pttl", cmd_pttl, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "keyspace read fast", "generic", "2.6.0",
+     "O(1)", "Get the time to live for a key in milliseconds", NULL},
+    {"expiretime", cmd_expiretime, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "keyspace read fast", "generic", "7.0.0",
+     "O(1)", "Get the expiration Unix timestamp for a key", NULL},
+    {"pexpiretime", cmd_pexpiretime, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "keyspace read fast", "generic", "7.0.0",
+     "O(1)", "Get the expiration Unix timestamp for a key in milliseconds", NULL},
+    {"persist", cmd_persist, 2, CMD_WRITE | CMD_FAST, 1, 1, 1, "keyspace write fast", "generic", "2.2.0",
+     "O(1)", "Remove the expiration from a key", NULL},
+    {"object", cmd_object, -2, 0, 0, 0, 0, "slow", "generic", "2.2.3",
+     "Depends on subcommand.", "A container for object introspection commands", object_subs},
+};
+
+#define NCMDS (sizeof(table) / sizeof(table[0]))
+#define INDEX_SIZE 512 /* power of two, > 2 * NCMDS */
+
+static const struct command *index_slots[INDEX_SIZE];
+static pthread_once_t index_once = PTHREAD_ONCE_INIT;
+
+static unsigned name_hash(const char *s, size_t n)
+{
+    unsigned h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)(s[i] | 0x20)) * 16777619u;
+    return h;
+}
+
+static void build_index(void)
+{
+    for (size_t i = 0; i < NCMDS; i++) {
+        unsigned h = name_hash(table[i].name, strlen(table[i].name));
+        while (index_slots[h & (INDEX_SIZE - 1)])
+            h++;
+        index_slots[h & (INDEX_SIZE - 1)] = &table[i];
+    }
+}
+
+const struct command *cmd_lookup(const char *name, size_t len)
+{
+    pthread_once(&index_once, build_index);
+    if (len == 0 || len > 32)
+        return NULL;
+    for (unsigned h = name_hash(name, len);; h++) {
+        const struct command *c = index_slots[h & (INDEX_SIZE - 1)];
+        if (!c)
+            return NULL;
+        if (strlen(c->name) == len && strncasecmp(c->name, name, len) == 0)
+            return c;
+    }
+}
+
+const struct command *cmd_lookup_sub(const struct command *parent, const char *name, size_t len)
+{
+    size_t plen = strlen(parent->name) + 1;
+    for (const struct command *s = parent->subs; s && s->name; s++)
+        if (strlen(s->name) - plen == len && strncasecmp(s->name + plen, name, len) == 0)
+            return s;
+    return NULL;
+}
+
+const struct command *cmd_table(int *n)
+{
+    *n = (int)NCMDS;
+    return table;
+}
+
+const char *cmd_fullname(const struct command *cmd) { return cmd->name; }

@@ -1,0 +1,310 @@
+/* sluiced: the data daemon's entry point.
+ *
+ * Command line as redis-server's: `sluiced [config-file] [--option value ...]`.
+ * The main thread reads the config, binds the listeners (so a port already
+ * in use fails here with a clear message), starts the workers, and then only
+ * waits for SIGTERM/SIGINT or a SHUTDOWN request before stopping them.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "server.h"
+
+struct server server;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: sluiced [/path/to/sluice.conf] [--option value ...]\n"
+            "       sluiced --version\n"
+            "       sluiced --dump-config   (print every option with its default)\n"
+            "Examples:\n"
+            "       sluiced\n"
+            "       sluiced --port 7000 --bind 127.0.0.1\n"
+            "       sluiced firmware-cfg/sluice.conf --loglevel verbose\n");
+}
+
+static void fatal(const char *msg)
+{
+    fprintf(stderr, "%s\n", msg);
+    exit(1);
+}
+
+static void make_run_id(void)
+{
+    unsigned char raw[20];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, raw, sizeof(raw)) != (ssize_t)sizeof(raw)) {
+        for (size_t i = 0; i < sizeof(raw); i++)
+            raw[i] = (unsigned char)(ustime() >> (i % 8));
+    }
+    if (fd >= 0)
+        close(fd);
+    for (size_t i = 0; i < sizeof(raw); i++)
+        sprintf(server.run_id + 2 * i, "%02x", raw[i]);
+}
+
+/* Bind one TCP address; returns the fd, or -1 with errno set. */
+static int listen_tcp(const char *addr, int port, int *err_stage)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICHOST};
+    struct addrinfo *res;
+    char portstr[8];
+    const char *host = addr;
+
+    if (!strcmp(addr, "*"))
+        host = "0.0.0.0";
+    else if (!strcmp(addr, "::*"))
+        host = "::";
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    int rc = getaddrinfo(host, portstr, &hints, &res);
+    if (rc) {
+        *err_stage = 0;
+        errno = EADDRNOTAVAIL;
+        return -1;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        *err_stage = 0;
+        freeaddrinfo(res);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (res->ai_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(fd, res->ai_addr, res->ai_addrlen) < 0) {
+        *err_stage = 1;
+        goto fail;
+    }
+    if (listen(fd, (int)config.tcp_backlog) < 0) {
+        *err_stage = 2;
+        goto fail;
+    }
+    freeaddrinfo(res);
+    return fd;
+fail:;
+    int e = errno;
+    close(fd);
+    freeaddrinfo(res);
+    errno = e;
+    return -1;
+}
+
+static void open_listeners(void)
+{
+    static const char *const stage[] = {"socket", "bind", "listen"};
+    char *addrs = strdup(config.bind);
+    char *save = NULL;
+
+    server.unix_fd = -1;
+    if (config.port > 0) {
+        for (char *a = strtok_r(addrs, " ", &save); a; a = strtok_r(NULL, " ", &save)) {
+            bool optional = a[0] == '-';
+            if (optional)
+                a++;
+            int st = 0, fd = listen_tcp(a, (int)config.port, &st);
+            if (fd < 0) {
+                if (optional && (errno == EADDRNOTAVAIL || errno == EAFNOSUPPORT ||
+                                 errno == EPROTONOSUPPORT))
+                    continue;
+                log_msg(LL_WARNING, "Warning: Could not create server TCP listening socket %s:%lld: %s: %s",
+                        a, config.port, stage[st], strerror(errno));
+                log_msg(LL_WARNING, "Failed listening on port %lld (tcp), aborting.", config.port);
+                if (config.logfile && config.logfile[0])
+                    fprintf(stderr, "Could not listen on %s:%lld: %s\n", a, config.port,
+                            strerror(errno));
+                exit(1);
+            }
+            if (server.nlisten == MAX_LISTENERS - 1)
+                fatal("Too many bind addresses specified.");
+            server.listen_fds[server.nlisten++] = fd;
+        }
+    }
+    free(addrs);
+    if (config.unixsocket && config.unixsocket[0]) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        if (strlen(config.unixsocket) >= sizeof(sa.sun_path))
+            fatal("unixsocket path too long");
+        strcpy(sa.sun_path, config.unixsocket);
+        unlink(config.unixsocket);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+            listen(fd, (int)config.tcp_backlog) < 0) {
+            log_msg(LL_WARNING, "Failed opening Unix socket %s: %s", config.unixsocket,
+                    strerror(errno));
+            exit(1);
+        }
+        if (config.unixsocketperm)
+            chmod(config.unixsocket, (mode_t)config.unixsocketperm);
+        server.unix_fd = server.nlisten;
+        server.listen_fds[server.nlisten++] = fd;
+    }
+    if (server.nlisten == 0)
+        fatal("Configured to not listen anywhere (port 0 and no unixsocket), exiting.");
+}
+
+static void daemonize(void)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        fatal("fork failed");
+    if (pid > 0)
+        _exit(0);
+    setsid();
+    int fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        dup2(fd, STDIN_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        if (fd > STDERR_FILENO)
+            close(fd);
+    }
+}
+
+static int first_core(const char *list)
+{
+    if (!list || !*list)
+        return -1;
+    return atoi(list);
+}
+
+static void apply_max_string(void) { store_max_string = config.proto_max_bulk_len; }
+
+int main(int argc, char **argv)
+{
+    char err[2048];
+    char *text = NULL;
+    int argi = 1;
+
+    cfg_init();
+    if (argc >= 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-v"))) {
+        printf("sluiced v=%s (Redis protocol %s compatible)\n", SLUICE_VERSION, "7.0");
+        return 0;
+    }
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc >= 2 && !strcmp(argv[1], "--dump-config")) {
+        cfg_dump(stdout);
+        return 0;
+    }
+    if (argc >= 2 && strncmp(argv[1], "--", 2) != 0) {
+        if (cfg_load_file(argv[1], err, sizeof(err)) != 0)
+            fatal(err);
+        if (!realpath(argv[1], server.config_file))
+            snprintf(server.config_file, sizeof(server.config_file), "%s", argv[1]);
+        argi = 2;
+    }
+    if (cfg_args_to_text(argc - argi, argv + argi, &text, err, sizeof(err)) != 0)
+        fatal(err);
+    if (cfg_load_string(text, err, sizeof(err)) != 0)
+        fatal(err);
+    free(text);
+    apply_max_string();
+    cfg_on_change("proto-max-bulk-len", apply_max_string);
+
+    if (config.daemonize)
+        daemonize();
+    if (log_open() < 0) {
+        fprintf(stderr, "Can't open the log file: %s\n", strerror(errno));
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    server.start_ms = mstime();
+    server.lastsave = server.start_ms / 1000;
+    server.next_client_id = 1;
+    make_run_id();
+    ssize_t n = readlink("/proc/self/exe", server.executable, sizeof(server.executable) - 1);
+    server.executable[n > 0 ? n : 0] = '\0';
+
+    log_msg(LL_NOTICE, "oO0OoO0OoO0Oo sluice is starting oO0OoO0OoO0Oo");
+    log_msg(LL_NOTICE, "sluice version=%s, bits=%d, pid=%d, just started", SLUICE_VERSION,
+            (int)sizeof(void *) * 8, (int)getpid());
+    open_listeners();
+
+    if (config.pidfile && config.pidfile[0]) {
+        FILE *f = fopen(config.pidfile, "w");
+        if (f) {
+            fprintf(f, "%d\n", (int)getpid());
+            fclose(f);
+        } else {
+            log_msg(LL_WARNING, "Failed to write PID file: %s", strerror(errno));
+        }
+    }
+
+    /* Signals are taken synchronously by the main thread only. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    const char *cores = config.dataplane_cores;
+    if (cores && strpbrk(cores, ",- "))
+        log_msg(LL_WARNING, "dataplane-cores lists several cores; this build runs one worker "
+                            "(on the first core) until shard-per-core lands");
+    server.nworkers = 1;
+    server.workers = calloc((size_t)server.nworkers, sizeof(struct worker));
+    for (int i = 0; i < server.nworkers; i++) {
+        struct worker *w = &server.workers[i];
+        w->id = i;
+        w->cpu = first_core(cores);
+        if (w->cpu >= sysconf(_SC_NPROCESSORS_CONF)) {
+            log_msg(LL_WARNING, "dataplane-cores: core %d does not exist on this machine", w->cpu);
+            return 1;
+        }
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            log_msg(LL_WARNING, "Cannot start worker thread");
+            return 1;
+        }
+        while (atomic_load(&w->ready) == 0)
+            usleep(1000);
+        if (atomic_load(&w->ready) < 0) {
+            pthread_join(w->thread, NULL);
+            return 1;
+        }
+    }
+    log_msg(LL_NOTICE, "Ready to accept connections");
+
+    while (!atomic_load(&server.stop)) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 50 * 1000 * 1000};
+        int sig = sigtimedwait(&sigs, NULL, &ts);
+        if (sig > 0) {
+            log_msg(LL_WARNING, "Received %s scheduling shutdown...",
+                    sig == SIGINT ? "SIGINT" : "SIGTERM");
+            atomic_store(&server.stop, 1);
+        }
+    }
+    log_msg(LL_WARNING, "Shutting down: closing client connections");
+    for (int i = 0; i < server.nworkers; i++)
+        worker_wake(&server.workers[i]);
+    for (int i = 0; i < server.nworkers; i++)
+        pthread_join(server.workers[i].thread, NULL);
+    for (int i = 0; i < server.nlisten; i++)
+        close(server.listen_fds[i]);
+    if (config.unixsocket && config.unixsocket[0])
+        unlink(config.unixsocket);
+    if (config.pidfile && config.pidfile[0])
+        unlink(config.pidfile);
+    for (int i = 0; i < server.nworkers; i++)
+        shard_free(server.workers[i].shard);
+    free(server.workers);
+    log_msg(LL_WARNING, "sluice is now ready to exit, bye bye...");
+    return 0;
+}
