@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# One entry point for a fresh Debian 12 machine (see README.md):
+#
+#   ./setup.sh start   install what is missing, build (release), run sluiced on
+#                      127.0.0.1:6379 in the foreground with firmware-cfg/sluice.conf
+#   ./setup.sh test    install what is missing, build, and run every test:
+#                      unit (Criterion), integration (redis-py, redis-cli),
+#                      differential (against redis-server 7.0), a bounded fuzz
+#                      run, then the unit, differential and integration tests
+#                      again on an ASan/UBSan build.
+#
+# Extra arguments after `start` are passed to sluiced (e.g. --port 7000).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+BUILD_DEPS=(gcc pkg-config meson ninja-build liburing-dev libjemalloc-dev libcriterion-dev)
+TEST_DEPS=(redis-server redis-tools python3-redis python3-pytest clang libclang-rt-14-dev)
+
+log() { printf '\n==> %s\n' "$*"; }
+
+install_missing() {
+    local missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    log "installing: ${missing[*]}"
+    local sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    # Keep package scripts from starting services (redis-server would take
+    # port 6379): a temporary policy-rc.d refuses service starts.
+    local policy=/usr/sbin/policy-rc.d added=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+        "${sudo[@]}" chmod +x "$policy"
+        added=1
+    fi
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    [ $added -eq 1 ] && "${sudo[@]}" rm -f "$policy"
+    return 0
+}
+
+build() { # dir, extra meson args...
+    local dir=$1
+    shift
+    if [ ! -f "$dir/build.ninja" ]; then
+        meson setup "$dir" "$@" >/dev/null
+    fi
+    ninja -C "$dir" >/dev/null
+}
+
+cmd_start() {
+    install_missing "${BUILD_DEPS[@]}"
+    log "building (release)"
+    build build-release --buildtype=release -Dtests=false
+    log "starting sluiced on 127.0.0.1:6379 (Ctrl-C stops it)"
+    exec build-release/dataplane/sluiced firmware-cfg/sluice.conf "$@"
+}
+
+run_suite() { # build dir, label
+    local dir=$1 label=$2
+    log "[$label] unit tests"
+    meson test -C "$dir" --suite unit --print-errorlogs
+    log "[$label] differential tests against redis-server"
+    SLUICED="$dir/dataplane/sluiced" /usr/bin/python3 tests/diff/diffharness.py
+    log "[$label] integration tests"
+    SLUICED="$dir/dataplane/sluiced" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+}
+
+cmd_test() {
+    install_missing "${BUILD_DEPS[@]}" "${TEST_DEPS[@]}"
+    log "building (debug, -Werror)"
+    build build
+    run_suite build default
+    log "fuzzing the RESP parser (bounded)"
+    tests/fuzz/run.sh "${FUZZ_SECONDS:-30}"
+    log "building with AddressSanitizer and UndefinedBehaviorSanitizer"
+    build build-asan -Db_sanitize=address,undefined -Db_lundef=false
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        run_suite build-asan asan
+    log "all tests passed"
+}
+
+case "${1:-}" in
+start) shift; cmd_start "$@" ;;
+test) shift; cmd_test "$@" ;;
+*) echo "usage: $0 start [sluiced options] | test" >&2; exit 2 ;;
+esac
