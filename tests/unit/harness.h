@@ -47,6 +47,8 @@ static inline const char *run(struct shard *s, void (*fn)(struct cmd_ctx *), int
 {
     struct resp_arg argv[64];
     va_list ap;
+    if (argc > 64)
+        argc = 64; /* use runv() for longer commands */
     va_start(ap, argc);
     for (int i = 0; i < argc && i < 64; i++) {
         argv[i].ptr = va_arg(ap, const char *);
