@@ -17,6 +17,8 @@ struct sluice_config config;
 static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", "nothing",
                                              NULL};
 
+static const char *const debug_names[] = {"no", "yes", "local", NULL};
+
 static const char *check_cores(const char *v);
 static const char *check_bind(const char *v);
 
@@ -24,45 +26,49 @@ static const char *check_bind(const char *v);
 
 /* Sorted by name, as CONFIG GET * lists them. */
 static const struct cfg_option options[] = {
-    {"bind", CFG_STRING, CFG_IMMUTABLE, "127.0.0.1", 0, 0, NULL, I(bind), check_bind,
+    {"bind", CFG_STRING, CFG_IMMUTABLE, "127.0.0.1", 0, 0, 0, 0, NULL, I(bind), check_bind,
      "Addresses to listen on, space separated. A leading '-' makes an address\n"
      "optional (no error if it is not available)."},
-    {"client-query-buffer-limit", CFG_MEMORY, 0, "1gb", 1024 * 1024, LLONG_MAX, NULL,
+    {"client-query-buffer-limit", CFG_MEMORY, 0, "1gb", 1024 * 1024, LLONG_MAX, 0, 0, NULL,
      I(client_query_buffer_limit), NULL,
      "Maximum bytes a client's unparsed query may hold; past it the client is\n"
      "disconnected."},
-    {"daemonize", CFG_BOOL, CFG_IMMUTABLE, "no", 0, 0, NULL, I(daemonize), NULL,
+    {"daemonize", CFG_BOOL, CFG_IMMUTABLE, "no", 0, 0, 0, 0, NULL, I(daemonize), NULL,
      "Run in the background (fork, detach, write pidfile)."},
-    {"databases", CFG_INT, CFG_IMMUTABLE, "16", 1, INT_MAX, NULL, I(databases), NULL,
+    {"databases", CFG_INT, CFG_IMMUTABLE, "16", 1, INT_MAX, 0, 0, NULL, I(databases), NULL,
      "Number of logical databases (SELECT 0 .. databases-1)."},
-    {"dataplane-cores", CFG_STRING, CFG_IMMUTABLE, "", 0, 0, NULL, I(dataplane_cores),
+    {"dataplane-cores", CFG_STRING, CFG_IMMUTABLE, "", 0, 0, 0, 0, NULL, I(dataplane_cores),
      check_cores,
      "CPU cores for dataplane workers, e.g. \"2\" or \"2,3\" or \"2-5\": one worker\n"
      "pinned to each. Empty: one unpinned worker."},
-    {"hz", CFG_INT, CFG_CLAMP, "10", 1, 500, NULL, I(hz), NULL,
+    {"enable-debug-command", CFG_ENUM, CFG_IMMUTABLE, "no", 0, 0, 0, 0, debug_names,
+     I(enable_debug_command), NULL,
+     "Allow the DEBUG command: no, yes, or local (only from loopback and Unix\n"
+     "socket connections). Off by default, as in Redis 7."},
+    {"hz", CFG_INT, CFG_CLAMP, "10", 0, INT_MAX, 1, 500, NULL, I(hz), NULL,
      "Background task frequency (active expiry, rehashing, client timeouts)."},
-    {"logfile", CFG_STRING, CFG_IMMUTABLE, "", 0, 0, NULL, I(logfile), NULL,
+    {"logfile", CFG_STRING, CFG_IMMUTABLE, "", 0, 0, 0, 0, NULL, I(logfile), NULL,
      "Log file path; empty logs to standard output."},
-    {"loglevel", CFG_ENUM, 0, "notice", 0, 0, loglevel_names, I(loglevel), NULL,
+    {"loglevel", CFG_ENUM, 0, "notice", 0, 0, 0, 0, loglevel_names, I(loglevel), NULL,
      "debug, verbose, notice, warning or nothing."},
-    {"maxclients", CFG_INT, 0, "10000", 1, UINT_MAX, NULL, I(maxclients), NULL,
+    {"maxclients", CFG_INT, 0, "10000", 1, UINT_MAX, 0, 0, NULL, I(maxclients), NULL,
      "Maximum number of connected clients."},
-    {"pidfile", CFG_STRING, CFG_IMMUTABLE, "", 0, 0, NULL, I(pidfile), NULL,
+    {"pidfile", CFG_STRING, CFG_IMMUTABLE, "", 0, 0, 0, 0, NULL, I(pidfile), NULL,
      "Write the process id here at start and remove it at exit."},
-    {"port", CFG_INT, CFG_IMMUTABLE, "6379", 0, 65535, NULL, I(port), NULL,
+    {"port", CFG_INT, CFG_IMMUTABLE, "6379", 0, 65535, 0, 0, NULL, I(port), NULL,
      "TCP port; 0 disables TCP."},
-    {"proto-max-bulk-len", CFG_MEMORY, 0, "512mb", 1024 * 1024, LLONG_MAX, NULL,
+    {"proto-max-bulk-len", CFG_MEMORY, 0, "512mb", 1024 * 1024, LLONG_MAX, 0, 0, NULL,
      I(proto_max_bulk_len), NULL,
      "Largest bulk argument a request may carry (and largest string value)."},
-    {"tcp-backlog", CFG_INT, CFG_IMMUTABLE, "511", 0, INT_MAX, NULL, I(tcp_backlog), NULL,
+    {"tcp-backlog", CFG_INT, CFG_IMMUTABLE, "511", 0, INT_MAX, 0, 0, NULL, I(tcp_backlog), NULL,
      "listen(2) backlog."},
-    {"tcp-keepalive", CFG_INT, 0, "300", 0, INT_MAX, NULL, I(tcp_keepalive), NULL,
+    {"tcp-keepalive", CFG_INT, 0, "300", 0, INT_MAX, 0, 0, NULL, I(tcp_keepalive), NULL,
      "Seconds between TCP keepalive probes on client connections; 0 disables."},
-    {"timeout", CFG_INT, 0, "0", 0, INT_MAX, NULL, I(timeout), NULL,
+    {"timeout", CFG_INT, 0, "0", 0, INT_MAX, 0, 0, NULL, I(timeout), NULL,
      "Close a client after this many idle seconds; 0 disables."},
-    {"unixsocket", CFG_STRING, CFG_IMMUTABLE, "", 0, 0, NULL, I(unixsocket), NULL,
+    {"unixsocket", CFG_STRING, CFG_IMMUTABLE, "", 0, 0, 0, 0, NULL, I(unixsocket), NULL,
      "Path of a Unix socket to listen on as well; empty disables."},
-    {"unixsocketperm", CFG_OCTAL, CFG_IMMUTABLE, "0", 0, 0777, NULL, I(unixsocketperm), NULL,
+    {"unixsocketperm", CFG_OCTAL, CFG_IMMUTABLE, "0", 0, 0777, 0, 0, NULL, I(unixsocketperm), NULL,
      "Permissions of the Unix socket (octal)."},
 };
 
@@ -216,14 +222,12 @@ int cfg_set(const struct cfg_option *o, const char *value, size_t vlen, bool at_
             return -1;
         }
         if (ll < o->min || ll > o->max) {
-            if (o->flags & CFG_CLAMP) {
-                ll = ll < o->min ? o->min : o->max;
-            } else {
-                snprintf(err, errlen, "argument must be between %lld and %lld inclusive",
-                         o->min, o->max);
-                return -1;
-            }
+            snprintf(err, errlen, "argument must be between %lld and %lld inclusive", o->min,
+                     o->max);
+            return -1;
         }
+        if (o->flags & CFG_CLAMP)
+            ll = ll < o->lo ? o->lo : ll > o->hi ? o->hi : ll;
         *(long long *)o->field = ll;
         break;
     }

@@ -35,6 +35,7 @@ struct sluice_config {
     long long proto_max_bulk_len;
     long long client_query_buffer_limit;
     long long hz;
+    int enable_debug_command; /* 0 no, 1 yes, 2 local */
 };
 
 extern struct sluice_config config;
@@ -43,7 +44,7 @@ enum cfg_type { CFG_BOOL, CFG_INT, CFG_MEMORY, CFG_STRING, CFG_ENUM, CFG_OCTAL }
 
 enum {
     CFG_IMMUTABLE = 1u << 0, /* only from the config file / command line */
-    CFG_CLAMP = 1u << 1,     /* out-of-range values are clamped, not refused */
+    CFG_CLAMP = 1u << 1,     /* accepted values are clamped to [lo, hi] */
 };
 
 struct cfg_option {
@@ -51,7 +52,8 @@ struct cfg_option {
     enum cfg_type type;
     unsigned flags;
     const char *def;               /* default, in config-file syntax */
-    long long min, max;            /* for CFG_INT / CFG_MEMORY */
+    long long min, max;            /* accepted range for CFG_INT / CFG_MEMORY */
+    long long lo, hi;              /* stored range with CFG_CLAMP */
     const char *const *enum_names; /* for CFG_ENUM, NULL-terminated */
     void *field;                   /* bool *, long long *, int *, char ** */
     /* Extra validation for strings; returns an error text or NULL. */

@@ -235,7 +235,7 @@ static const char *const client_help[] = {
     "SETNAME <name>",
     "    Assign the name <name> to the current connection.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
     NULL,
 };
 
@@ -484,12 +484,12 @@ static void reply_command_info(struct reply *r, const struct command *cmd)
     reply_set(r, 0); /* tips */
     if (cmd->first_key > 0) {
         /* One key spec: keys from first_key to last_key by key_step. */
-        reply_array(r, 1);
+        reply_set(r, 1);
         reply_map(r, 3);
         reply_bulk_cstr(r, "flags");
         reply_set(r, 2);
         reply_simple(r, (cmd->flags & CMD_WRITE) ? "RW" : "RO");
-        reply_simple(r, (cmd->flags & CMD_WRITE) ? "UPDATE" : "ACCESS");
+        reply_simple(r, (cmd->flags & CMD_WRITE) ? "update" : "access");
         reply_bulk_cstr(r, "begin_search");
         reply_map(r, 2);
         reply_bulk_cstr(r, "type");
@@ -511,12 +511,12 @@ static void reply_command_info(struct reply *r, const struct command *cmd)
         reply_bulk_cstr(r, "limit");
         reply_int(r, 0);
     } else {
-        reply_array(r, 0);
+        reply_set(r, 0);
     }
     int nsubs = 0;
     for (const struct command *s = cmd->subs; s && s->name; s++)
         nsubs++;
-    reply_array(r, nsubs);
+    reply_set(r, nsubs);
     for (const struct command *s = cmd->subs; s && s->name; s++)
         reply_command_info(r, s);
 }
@@ -574,7 +574,7 @@ static const char *const command_help[] = {
     "GETKEYS <full-command>",
     "    Return the keys from a full command.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
     NULL,
 };
 
@@ -622,7 +622,7 @@ void cmd_command(struct cmd_ctx *c)
             if (cmd)
                 reply_command_info(c->out, cmd);
             else
-                reply_null_array(c->out);
+                reply_null(c->out);
         }
         return;
     }
@@ -884,31 +884,51 @@ static const char *const config_help[] = {
     "RESETSTAT",
     "    Reset statistics reported by the INFO command.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
     NULL,
 };
 
+static bool is_pattern(const struct resp_arg *a)
+{
+    return memchr(a->ptr, '*', a->len) || memchr(a->ptr, '?', a->len) ||
+           memchr(a->ptr, '[', a->len);
+}
+
+/* CONFIG GET: an exact name is echoed as the client typed it (as Redis
+ * does); a pattern lists the canonical names it matches. */
 static void config_get(struct cmd_ctx *c)
 {
     int n;
     const struct cfg_option *opts = cfg_options(&n);
+    const struct resp_arg *as_typed[64] = {0};
     bool hit[64] = {0};
     int count = 0;
 
-    for (int i = 2; i < c->argc; i++)
-        for (int j = 0; j < n && j < 64; j++)
-            if (!hit[j] && store_match(c->argv[i].ptr, c->argv[i].len, opts[j].name,
-                                       strlen(opts[j].name), true)) {
+    for (int i = 2; i < c->argc; i++) {
+        for (int j = 0; j < n && j < 64; j++) {
+            if (hit[j])
+                continue;
+            if (is_pattern(&c->argv[i])
+                    ? store_match(c->argv[i].ptr, c->argv[i].len, opts[j].name,
+                                  strlen(opts[j].name), true)
+                    : (c->argv[i].len == strlen(opts[j].name) &&
+                       !strncasecmp(c->argv[i].ptr, opts[j].name, c->argv[i].len))) {
                 hit[j] = true;
+                as_typed[j] = is_pattern(&c->argv[i]) ? NULL : &c->argv[i];
                 count++;
             }
+        }
+    }
     reply_map(c->out, count);
     for (int j = 0; j < n && j < 64; j++) {
         if (!hit[j])
             continue;
         char val[4096];
         cfg_format(&opts[j], val, sizeof(val));
-        reply_bulk_cstr(c->out, opts[j].name);
+        if (as_typed[j])
+            reply_bulk(c->out, as_typed[j]->ptr, as_typed[j]->len);
+        else
+            reply_bulk_cstr(c->out, opts[j].name);
         reply_bulk_cstr(c->out, val);
     }
 }
@@ -919,8 +939,10 @@ static void config_set(struct cmd_ctx *c)
     const struct cfg_option *set[32];
     int nset = 0;
 
-    if (c->argc % 2 || c->argc > 4 + 2 * 30)
-        return reply_error(c->out, "ERR wrong number of arguments for 'config|set' command");
+    if (c->argc % 2)
+        return reply_error(c->out, ERR_SYNTAX);
+    if (c->argc > 2 + 2 * 32)
+        return reply_error(c->out, "ERR CONFIG SET failed - too many parameters");
     /* Validate names first so nothing changes on a bad request. */
     for (int i = 2; i < c->argc; i += 2) {
         const struct cfg_option *o = cfg_find(c->argv[i].ptr, c->argv[i].len);
@@ -1013,15 +1035,31 @@ static const char *const debug_help[] = {
     "SLEEP <seconds>",
     "    Stop the server for <seconds>. Decimals allowed.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
     NULL,
 };
 
 /* Bytes an RDB length prefix takes (used for serializedlength). */
 static size_t rdb_len_bytes(size_t n) { return n < 64 ? 1 : n < 16384 ? 2 : n <= 0xffffffffu ? 5 : 9; }
 
+static bool is_local_client(struct client *k)
+{
+    char addr[80];
+    if (k->flags & CL_UNIX)
+        return true;
+    format_addr(k->fd, true, false, addr, sizeof(addr));
+    return !strncmp(addr, "127.", 4) || !strncmp(addr, "::1:", 4);
+}
+
 void cmd_debug(struct cmd_ctx *c)
 {
+    if (config.enable_debug_command == 0 ||
+        (config.enable_debug_command == 2 && !is_local_client(cl(c))))
+        return reply_error(c->out,
+                           "ERR DEBUG command not allowed. If the enable-debug-command option is "
+                           "set to \"local\", you can run it from a local connection, otherwise "
+                           "you need to set this option in the configuration file, and then "
+                           "restart the server.");
     if (arg_is(c, 1, "help"))
         return reply_help(c->out, debug_help);
     if (arg_is(c, 1, "sleep") && c->argc == 3) {

@@ -44,7 +44,7 @@ bool str_to_ld(const char *s, size_t n, long double *v)
     buf[n] = '\0';
     errno = 0;
     long double d = strtold(buf, &end);
-    if (isspace((unsigned char)buf[0]) || *end != '\0' ||
+    if (isspace((unsigned char)buf[0]) || (size_t)(end - buf) != n ||
         (errno == ERANGE && (d == HUGE_VALL || d == -HUGE_VALL || fpclassify(d) == FP_ZERO)) ||
         errno == EINVAL || isnan(d))
         return false;
@@ -72,7 +72,7 @@ bool arg_double(struct cmd_ctx *c, int i, double *v)
     buf[n] = '\0';
     errno = 0;
     double d = strtod(buf, &end);
-    if (isspace((unsigned char)buf[0]) || *end != '\0' ||
+    if (isspace((unsigned char)buf[0]) || (size_t)(end - buf) != n ||
         (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL || fpclassify(d) == FP_ZERO)) ||
         isnan(d))
         goto bad;
