@@ -1,5 +1,5 @@
 /* Entries: the one-allocation layout described in store.h, and the string
- * values they hold. Collection types (later) hang off entry_ptr(). */
+ * values they hold. Collection types (later) hang off entry_get_ptr(). */
 #include <limits.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -92,16 +92,21 @@ int64_t entry_int(const struct entry *e)
     return v;
 }
 
-void **entry_ptr(struct entry *e)
-{
-    return (void **)value_start(e);
-}
-
-static inline void *load_ptr(const struct entry *e)
+void *entry_get_ptr(const struct entry *e)
 {
     void *p;
     memcpy(&p, value_start(e), sizeof(p));
     return p;
+}
+
+void entry_set_ptr(struct entry *e, void *p)
+{
+    memcpy(value_start(e), &p, sizeof(p));
+}
+
+void entry_set_int(struct entry *e, int64_t v)
+{
+    memcpy(value_start(e), &v, sizeof(v));
 }
 
 const char *entry_str(const struct entry *e, size_t *len, char *buf)
@@ -118,7 +123,7 @@ const char *entry_str(const struct entry *e, size_t *len, char *buf)
         return (const char *)p;
     }
     default: {
-        struct sbuf *b = load_ptr(e);
+        struct sbuf *b = entry_get_ptr(e);
         *len = b->len;
         return b->data;
     }
@@ -152,8 +157,10 @@ struct sbuf *sbuf_new(const void *p, size_t len)
 {
     struct sbuf *b = xmalloc(sizeof(*b) + len + 1);
     b->len = b->cap = len;
-    if (len)
+    if (p && len)
         memcpy(b->data, p, len);
+    else if (len)
+        memset(b->data, 0, len);
     b->data[len] = '\0';
     return b;
 }
@@ -192,14 +199,14 @@ struct entry *entry_new_ptr(const void *key, size_t klen, int type, int enc, voi
 }
 
 struct entry *entry_new_string(const void *key, size_t klen, const void *v, size_t vlen,
-                               int64_t expire, bool force_raw)
+                               int64_t expire, enum str_rule rule)
 {
     unsigned char *val;
     long long ll;
 
-    if (!force_raw && resp_parse_ll(v, vlen, &ll))
+    if (rule == STR_SET && resp_parse_ll(v, vlen, &ll))
         return entry_new_int(key, klen, ll, expire);
-    if (!force_raw && vlen <= EMBSTR_MAX) {
+    if (rule != STR_RAW && vlen <= EMBSTR_MAX) {
         struct entry *e = entry_alloc(key, klen, OBJ_STRING, ENC_EMBSTR,
                                       varint_len(vlen) + vlen, expire, &val);
         val += varint_put(val, vlen);
@@ -223,7 +230,7 @@ static size_t value_bytes(const struct entry *e)
 static void *dup_value(const struct entry *e)
 {
     if (entry_type(e) == OBJ_STRING) {
-        struct sbuf *b = load_ptr(e);
+        struct sbuf *b = entry_get_ptr(e);
         return sbuf_new(b->data, b->len);
     }
     abort(); /* collection types provide their own copy */
@@ -260,7 +267,7 @@ struct entry *entry_rekey(const struct entry *e, const void *key, size_t klen, b
 void entry_free(struct entry *e)
 {
     if (entry_enc(e) != ENC_INT && entry_enc(e) != ENC_EMBSTR)
-        free(load_ptr(e));
+        free(entry_get_ptr(e));
     free(e);
 }
 
@@ -268,6 +275,6 @@ size_t entry_mem(const struct entry *e)
 {
     size_t n = malloc_usable_size((void *)e);
     if (entry_enc(e) != ENC_INT && entry_enc(e) != ENC_EMBSTR)
-        n += malloc_usable_size(load_ptr(e));
+        n += malloc_usable_size(entry_get_ptr(e));
     return n;
 }

@@ -134,14 +134,22 @@ int64_t entry_expire(const struct entry *e); /* -1 when none */
 const char *entry_str(const struct entry *e, size_t *len, char *buf);
 /* For ENC_INT entries. */
 int64_t entry_int(const struct entry *e);
-/* For ENC_RAW strings: the buffer, which may be grown in place by
- * store_sbuf_reserve. For collection types: the object pointer. */
-void **entry_ptr(struct entry *e);
+/* The value pointer of an ENC_RAW string (struct sbuf *) or of a
+ * collection type. The slot inside the packed entry is unaligned, so it is
+ * only read and written through these. */
+void *entry_get_ptr(const struct entry *e);
+void entry_set_ptr(struct entry *e, void *p);
+/* Overwrite the value of an ENC_INT entry in place. */
+void entry_set_int(struct entry *e, int64_t v);
 
-/* Build a string entry; picks int / embstr / raw as Redis does for SET
- * unless force_raw (APPEND, SETRANGE, SETBIT results are raw in Redis). */
+/* Which encoding a new string value gets, following Redis 7.0: */
+enum str_rule {
+    STR_SET,   /* SET and friends: int if canonical integer, embstr if short, else raw */
+    STR_NOINT, /* INCRBYFLOAT results: embstr if short, else raw */
+    STR_RAW,   /* APPEND, SETRANGE, SETBIT, BITOP ... results: always raw */
+};
 struct entry *entry_new_string(const void *key, size_t klen, const void *val, size_t vlen,
-                               int64_t expire, bool force_raw);
+                               int64_t expire, enum str_rule rule);
 struct entry *entry_new_int(const void *key, size_t klen, int64_t v, int64_t expire);
 /* Entry for a collection type holding ptr (owned by the entry). */
 struct entry *entry_new_ptr(const void *key, size_t klen, int type, int enc, void *ptr,
@@ -159,6 +167,7 @@ size_t entry_mem(const struct entry *e);
 /* Grow a raw string buffer to hold at least len bytes (keeps contents,
  * zero-fills new bytes and sets len). Returns the possibly moved buffer. */
 struct sbuf *sbuf_resize(struct sbuf *b, size_t len);
+/* A buffer of exactly len bytes copied from p, or zero-filled if p is NULL. */
 struct sbuf *sbuf_new(const void *p, size_t len);
 
 /* ---- shard and databases (db.c) ---- */

@@ -255,31 +255,28 @@ static struct sbuf *bit_string_for_write(struct cmd_ctx *c, size_t nbytes, bool 
     if (wrongtype)
         return NULL;
     if (!e) {
-        e = entry_new_string(key->ptr, key->len, "", 0, -1, true);
-        memcpy(&b, entry_ptr(e), sizeof(b));
-        b = sbuf_resize(b, nbytes);
-        memcpy(entry_ptr(e), &b, sizeof(b));
+        b = sbuf_new(NULL, nbytes);
+        e = entry_new_ptr(key->ptr, key->len, OBJ_STRING, ENC_RAW, b, -1);
         db_set(s, c->db, e);
         *grown = true;
     } else if (entry_enc(e) == ENC_RAW) {
-        /* entry_ptr() points inside the packed entry and may be unaligned. */
-        memcpy(&b, entry_ptr(e), sizeof(b));
+        b = entry_get_ptr(e);
         *grown = b->len < nbytes;
         if (*grown) {
             b = sbuf_resize(b, nbytes);
-            memcpy(entry_ptr(e), &b, sizeof(b));
+            entry_set_ptr(e, b);
         }
     } else {
         char buf[21];
         size_t len;
         const char *v = entry_str(e, &len, buf);
-        struct entry *n = entry_new_string(key->ptr, key->len, v, len, entry_expire(e), true);
+        struct entry *n = entry_new_string(key->ptr, key->len, v, len, entry_expire(e), STR_RAW);
 
-        memcpy(&b, entry_ptr(n), sizeof(b));
+        b = entry_get_ptr(n);
         *grown = len < nbytes;
         if (*grown) {
             b = sbuf_resize(b, nbytes);
-            memcpy(entry_ptr(n), &b, sizeof(b));
+            entry_set_ptr(n, b);
         }
         db_replace(s, c->db, ref, n);
     }

@@ -14,10 +14,8 @@
  *    of an ENC_INT value rewrites the int64 in place: the hot paths do not
  *    allocate. Both keep the key's TTL and bump shard->dirty themselves
  *    because no db_* call sees the change.
- *  - INCRBYFLOAT stores its result with entry_new_string's SET rules, so an
- *    integral result ("3") is ENC_INT where Redis reports embstr. The value
- *    and every reply are the same; only OBJECT ENCODING differs, because the
- *    entry API has no way to build an embstr that holds a number.
+ *  - INCRBYFLOAT stores its result as a string never int-encoded (STR_NOINT),
+ *    so an integral result ("3") is embstr as in Redis.
  *  - MGET/MSET/MSETNX run on one shard here; cross-shard atomicity belongs to
  *    the dispatcher.
  *  - Option words are compared as C strings, as Redis does, so "nx\0junk"
@@ -112,19 +110,6 @@ static bool check_len(struct cmd_ctx *c, unsigned long long size, unsigned long 
     return true;
 }
 
-/* The value slot of an entry is not aligned, so its pointer or int64 is
- * always moved with memcpy. */
-static struct sbuf *raw_get(struct entry *e)
-{
-    struct sbuf *b;
-    memcpy(&b, entry_ptr(e), sizeof(b));
-    return b;
-}
-
-static void raw_put(struct entry *e, struct sbuf *b)
-{
-    memcpy(entry_ptr(e), &b, sizeof(b));
-}
 
 /* Make the string at *ref an ENC_RAW value of at least len bytes (new bytes
  * zeroed; never shrinks) and return its buffer for the caller to write into.
@@ -136,10 +121,10 @@ static struct sbuf *make_raw(struct cmd_ctx *c, struct entry **ref, size_t len)
     struct entry *e = *ref;
 
     if (entry_enc(e) == ENC_RAW) {
-        struct sbuf *b = raw_get(e);
+        struct sbuf *b = entry_get_ptr(e);
         if (len > b->len) {
             b = sbuf_resize(b, len);
-            raw_put(e, b);
+            entry_set_ptr(e, b);
         }
         c->shard->dirty++;
         return b;
@@ -163,7 +148,7 @@ static struct sbuf *make_raw(struct cmd_ctx *c, struct entry **ref, size_t len)
 static void store_value(struct cmd_ctx *c, struct entry **ref, int vi, int64_t expire)
 {
     const struct resp_arg *k = &c->argv[1], *v = &c->argv[vi];
-    struct entry *e = entry_new_string(k->ptr, k->len, v->ptr, v->len, expire, false);
+    struct entry *e = entry_new_string(k->ptr, k->len, v->ptr, v->len, expire, STR_SET);
 
     if (ref)
         db_replace(c->shard, c->db, ref, e);
@@ -411,7 +396,7 @@ static void mset_generic(struct cmd_ctx *c, bool nx)
     }
     for (int j = 1; j < c->argc; j += 2) {
         const struct resp_arg *k = &c->argv[j], *v = &c->argv[j + 1];
-        db_set(c->shard, c->db, entry_new_string(k->ptr, k->len, v->ptr, v->len, -1, false));
+        db_set(c->shard, c->db, entry_new_string(k->ptr, k->len, v->ptr, v->len, -1, STR_SET));
     }
     if (nx)
         reply_int(c->out, 1);
@@ -573,9 +558,7 @@ static void incr_generic(struct cmd_ctx *c, long long incr)
     v += incr;
 
     if (e && entry_enc(e) == ENC_INT) {
-        /* store.h: the value slot of an ENC_INT entry holds the int64. */
-        int64_t nv = v;
-        memcpy(entry_ptr(e), &nv, sizeof(nv));
+        entry_set_int(e, v);
         c->shard->dirty++;
     } else if (e) {
         db_replace(c->shard, c->db, ref,
@@ -662,7 +645,7 @@ void cmd_incrbyfloat(struct cmd_ctx *c)
     int n = resp_format_ld(out, sizeof(out), v);
     assert(n >= 0); /* LD_BUF holds "%.17Lf" of any finite long double */
     struct entry *ne = entry_new_string(c->argv[1].ptr, c->argv[1].len, out, (size_t)n,
-                                        e ? entry_expire(e) : -1, false);
+                                        e ? entry_expire(e) : -1, STR_NOINT);
     if (e)
         db_replace(c->shard, c->db, ref, ne);
     else

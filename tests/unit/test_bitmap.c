@@ -32,7 +32,7 @@ static struct shard *new_shard(void)
 /* Store a string value the way SET would encode it. */
 static void put(struct shard *s, const char *key, const void *val, size_t len, int64_t expire)
 {
-    db_set(s, &s->db[0], entry_new_string(key, strlen(key), val, len, expire, false));
+    db_set(s, &s->db[0], entry_new_string(key, strlen(key), val, len, expire, STR_SET));
 }
 
 static void put_str(struct shard *s, const char *key, const char *val)
@@ -1088,7 +1088,7 @@ Test(bitfield, counts_only_real_changes_as_dirty)
 Test(bitfield, accepts_keywords_and_type_digits_ending_at_a_nul)
 {
     struct shard *s = new_shard();
-    db_set(s, &s->db[0], entry_new_string("k\0", 2, "\x9c", 1, -1, false));
+    db_set(s, &s->db[0], entry_new_string("k\0", 2, "\x9c", 1, -1, STR_SET));
     /* Redis compares these as C strings. */
     struct resp_arg argv[] = {{"BITFIELD", 8}, {"k\0", 2}, {"GET\0x", 5}, {"u8\0zz", 5},
                               {"0", 1},        {"get", 3}, {"i8", 2},     {"0", 1}};

@@ -724,8 +724,7 @@ Test(string, repeated_append_grows_a_raw_value_in_place)
     cr_assert_eq(len, 3000);
     cr_assert(memcmp(v, want, 3000) == 0);
     /* The buffer was grown geometrically, not to the exact size each time. */
-    struct sbuf *b;
-    memcpy(&b, entry_ptr(e), sizeof(b));
+    struct sbuf *b = entry_get_ptr(e);
     cr_assert_geq(b->cap, 3000);
     /* Once raw, appending does not replace the entry. */
     RUN(cmd_append, "APPEND", "k", "x");
@@ -1058,6 +1057,7 @@ Test(string, incrbyfloat_formats_results_as_redis_does)
     EXPECT("$1\r\n0\r\n", cmd_incrbyfloat, "INCRBYFLOAT", "w", "-1.1");
     EXPECT("$11\r\n17179869184\r\n", cmd_incrbyfloat, "INCRBYFLOAT", "q", "17179869184");
     EXPECT("$1\r\n3\r\n", cmd_incrbyfloat, "INCRBYFLOAT", "r", "3.0000000000000000001");
+    cr_assert_eq(enc_of("r"), ENC_EMBSTR, "an integral float result is embstr, as in Redis");
     EXPECT("$19\r\n1.23456789012345679\r\n", cmd_incrbyfloat, "INCRBYFLOAT", "t",
            "1.23456789012345678901234567890");
     EXPECT("$1\r\n0\r\n", cmd_incrbyfloat, "INCRBYFLOAT", "z", "-0.0");
