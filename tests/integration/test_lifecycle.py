@@ -117,6 +117,15 @@ def test_config_file_accepts_memory_units_and_quoted_values(start_server):
         {"client-query-buffer-limit": str(1024 ** 3)}
 
 
+def test_config_file_comments_may_contain_quotes_and_be_indented(start_server):
+    s = start_server(config_text="# the appliance's config, \"quoted\"\n"
+                                 "   # an indented comment with ' in it\n"
+                                 "\n"
+                                 "databases 5\n")
+    c = s.client(decode_responses=True)
+    assert c.config_get("databases") == {"databases": "5"}
+
+
 @sluice_only
 def test_default_firmware_config_file_starts_a_working_server(start_server):
     conf = REPO / "firmware-cfg" / "sluice.conf"
