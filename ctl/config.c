@@ -315,11 +315,15 @@ int cfg_load_string(const char *text, char *err, size_t errlen)
         size_t n = nl ? (size_t)(nl - line) : strlen(line);
         char why[512];
         lineno++;
-        int argc = resp_split_inline(&p, line, n);
         why[0] = '\0';
+        /* Comments and blank lines are skipped before any quote parsing. */
+        const char *t = line;
+        while (t < line + n && (*t == ' ' || *t == '\t' || *t == '\r'))
+            t++;
+        int argc = (t == line + n || *t == '#') ? 0 : resp_split_inline(&p, t, n - (size_t)(t - line));
         if (argc < 0) {
             snprintf(why, sizeof(why), "Unbalanced quotes in configuration line");
-        } else if (argc > 0 && p.argv[0].ptr[0] != '#') {
+        } else if (argc > 0) {
             const struct cfg_option *o = cfg_find(p.argv[0].ptr, p.argv[0].len);
             char cerr[256];
             if (!o) {

@@ -117,7 +117,7 @@ void dispatch(struct client *c, int argc, const struct resp_arg *argv)
         .client = c,
         .cmd = cmd,
     };
-    cmd->fn(&ctx);
     c->lastcmd = cmd;
+    cmd->fn(&ctx);
     atomic_fetch_add_explicit(&server.stats.commands_processed, 1, memory_order_relaxed);
 }

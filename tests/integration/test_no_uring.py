@@ -4,10 +4,13 @@ import os
 import subprocess
 import tempfile
 
+from conftest import sluice_only
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SLUICED = os.environ.get("SLUICED", os.path.join(ROOT, "build", "dataplane", "sluiced"))
 
 
+@sluice_only
 def test_without_io_uring_sluiced_exits_with_a_message_saying_how_to_fix_it():
     with tempfile.TemporaryDirectory() as tmp:
         wrapper = os.path.join(tmp, "no_uring")

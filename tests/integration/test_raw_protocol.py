@@ -125,6 +125,8 @@ def test_resp3_config_get_is_a_map(srv):
 
 def test_resp3_double_replies_use_the_comma_type(srv):
     with srv.conn() as c:
+        if c.cmd("COMMAND", "INFO", "zadd") == [None]:
+            pytest.skip("needs sorted sets (data types issue); doubles are unit-tested in test_resp")
         c.cmd("HELLO", "3")
         assert c.cmd("ZADD", "z", "1.5", "m") == 1
         c.send(encode_command("ZSCORE", "z", "m"))

@@ -116,7 +116,7 @@ Test(config, dataplane_cores_must_be_a_core_list)
 
 Test(config, config_text_sets_options_and_skips_comments)
 {
-    const char *text = "# a comment\n\nport 7000\nbind 127.0.0.1 -::1\n  timeout 5  \n"
+    const char *text = "# a comment with 'quotes\n   # indented \"comment\n\nport 7000\nbind 127.0.0.1 -::1\n  timeout 5  \n"
                        "unixsocket \"/tmp/with space.sock\"\n";
     cr_assert_eq(cfg_load_string(text, err, sizeof(err)), 0, "%s", err);
     cr_assert_str_eq(get("port"), "7000");
