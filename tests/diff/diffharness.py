@@ -435,6 +435,34 @@ def show(v, limit=300):
     return s if len(s) <= limit else s[:limit] + "..."
 
 
+def first_diff(a, b, path=""):
+    """Where two container replies first differ: (path, a part, b part)."""
+    if a[0] == b[0] and a[0] in ("array", "set", "push", "map", "attr"):
+        xs, ys = a[1], b[1]
+        if a[0] in ("map", "attr"):
+            xs = [x for kv in xs for x in kv]
+            ys = [y for kv in ys for y in kv]
+        for i, (x, y) in enumerate(zip(xs, ys)):
+            if x != y:
+                return first_diff(x, y, "%s[%d]" % (path, i))
+        if len(xs) != len(ys):
+            return ("%s length" % (path or "top"), ("int", len(xs)),
+                    ("int", len(ys)))
+    return (path or "top", a, b)
+
+
+def describe(x, y, label):
+    """One line comparing two replies; long containers also name the first
+    element that differs."""
+    line = "redis: %s | %s: %s" % (show(x), label, show(y))
+    if len(show(x, 10**6)) > 300 or len(show(y, 10**6)) > 300:
+        path, px, py = first_diff(x, y)
+        if path != "top":
+            line += " | first difference at %s: redis: %s | %s: %s" % (
+                path, show(px, 200), label, show(py, 200))
+    return line
+
+
 def _b(b):
     out = []
     for c in b:
@@ -772,12 +800,12 @@ def main():
                     more = ""
                     if len(res.diffs) > 1 and not args.v:
                         more = " (+%d more)" % (len(res.diffs) - 1)
-                    print("FAIL %s: %s | redis: %s | %s: %s%s%s" % (
-                        case.id, cmd, show(x), other_label, show(y), more, note))
+                    print("FAIL %s: %s | %s%s%s" % (
+                        case.id, cmd, describe(x, y, other_label), more, note))
                     if args.v:
                         for cmd, x, y in res.diffs[1:]:
-                            print("    %s | redis: %s | %s: %s" % (
-                                cmd, show(x), other_label, show(y)))
+                            print("    %s | %s" % (
+                                cmd, describe(x, y, other_label)))
                 else:
                     print("FAIL %s:%s" % (case.id, note))
             else:
