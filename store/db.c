@@ -73,12 +73,17 @@ static void account_add(struct db *db, const struct entry *e)
         db->volatile_keys++;
 }
 
-void db_delete_ref(struct shard *s, struct db *db, struct entry **ref)
+struct entry *db_unlink_ref(struct shard *s, struct db *db, struct entry **ref)
 {
     struct entry *e = dict_unlink(&db->keys, ref);
     account_remove(db, e);
-    entry_free(e);
     s->dirty++;
+    return e;
+}
+
+void db_delete_ref(struct shard *s, struct db *db, struct entry **ref)
+{
+    entry_free(db_unlink_ref(s, db, ref));
 }
 
 struct entry *db_lookup(struct shard *s, struct db *db, const void *key, size_t klen,
@@ -270,6 +275,7 @@ static bool match_one(const char **pp, const char *pend, unsigned char c, bool n
 {
     const char *p = *pp;
     bool ok = false;
+    unsigned char raw = c;
 
     if (nocase)
         c = (unsigned char)tolower(c);
@@ -291,12 +297,13 @@ static bool match_one(const char **pp, const char *pend, unsigned char c, bool n
             }
             if (*p == '\\' && pend - p >= 2) {
                 p++;
-                if ((unsigned char)(nocase ? tolower(*p) : *p) == c)
+                if ((unsigned char)*p == raw) /* escaped bytes compare exactly */
                     ok = true;
             } else if (*p == ']') {
                 break;
             } else if (pend - p >= 3 && p[1] == '-') {
-                int a = (unsigned char)p[0], b = (unsigned char)p[2];
+                /* Ranges compare signed chars, as Redis's matcher does. */
+                int a = (signed char)p[0], b = (signed char)p[2], x = (signed char)raw;
                 if (a > b) {
                     int t = a;
                     a = b;
@@ -305,8 +312,9 @@ static bool match_one(const char **pp, const char *pend, unsigned char c, bool n
                 if (nocase) {
                     a = tolower(a);
                     b = tolower(b);
+                    x = tolower(x);
                 }
-                if (c >= a && c <= b)
+                if (x >= a && x <= b)
                     ok = true;
                 p += 2;
             } else if ((unsigned char)(nocase ? tolower(*p) : *p) == c) {
@@ -329,6 +337,10 @@ bool store_match(const char *pat, size_t plen, const char *s, size_t slen, bool 
     const char *p = pat, *pend = pat + plen, *send = s + slen;
     const char *star_p = NULL, *star_s = NULL;
 
+    /* As in Redis, the empty string matches only the empty pattern (KEYS *
+     * and SCAN MATCH * never call the matcher). */
+    if (slen == 0)
+        return plen == 0;
     while (s < send) {
         if (p < pend && *p == '*') {
             while (p < pend && *p == '*')

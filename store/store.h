@@ -195,6 +195,9 @@ void db_replace(struct shard *s, struct db *db, struct entry **ref, struct entry
 bool db_delete(struct shard *s, struct db *db, const void *key, size_t klen);
 /* Delete the entry at *ref. */
 void db_delete_ref(struct shard *s, struct db *db, struct entry **ref);
+/* Take the live entry at *ref out of the db without freeing it (its value
+ * can then move to another entry: RENAME, MOVE). */
+struct entry *db_unlink_ref(struct shard *s, struct db *db, struct entry **ref);
 /* Set or clear (expire = -1) the expiry of the live entry at *ref. Returns
  * the new entry. */
 struct entry *db_set_expire(struct shard *s, struct db *db, struct entry **ref,
@@ -208,6 +211,17 @@ bool entry_is_expired(const struct shard *s, const struct entry *e);
 uint64_t db_active_expire(struct shard *s, uint64_t budget_us);
 /* Incremental rehash and resize work for at most budget_us. */
 void db_cron(struct shard *s, uint64_t budget_us);
+
+/* ---- SCAN over one database (t_keys.c) ---- */
+
+#define SCAN_ANY_TYPE (-1)
+#define SCAN_NO_TYPE (-2) /* a type name no key can have */
+/* One SCAN step: visit buckets from cursor until count entries were seen
+ * (or 10*count buckets visited); emit every live key matching pat (NULL:
+ * any) and type. Returns the next cursor, 0 when done. */
+uint64_t store_scan(struct shard *s, struct db *db, uint64_t cursor, long long count,
+                    const char *pat, size_t plen, int type,
+                    void (*emit)(void *arg, const char *key, size_t klen), void *arg);
 
 /* ---- memory (mem.c) ---- */
 

@@ -56,9 +56,6 @@
 #define LRU_CLOCK_MAX ((1u << 24) - 1)
 #define RANDOMKEY_TRIES 100
 
-/* Type filter values of store_scan besides the obj_type codes. */
-#define SCAN_ANY_TYPE (-1)
-#define SCAN_NO_TYPE (-2) /* a type name no key can have */
 
 static void *xrealloc(void *p, size_t n)
 {
@@ -141,14 +138,6 @@ static bool arg_dbid(struct cmd_ctx *c, int i, int *id)
     }
     *id = (int)v;
     return true;
-}
-
-/* After entry_rekey(e, ..., false) handed e's value object to a new entry,
- * make e own nothing so that deleting it frees only the entry: an int
- * string keeps its value inline. */
-static void entry_disown(struct entry *e)
-{
-    e->meta = (e->meta & 0xffffffu) | ((uint32_t)OBJ_STRING << 28) | ((uint32_t)ENC_INT << 24);
 }
 
 /* Delete an expired entry found by iteration or sampling, counting it as
@@ -530,8 +519,7 @@ static void move_value(struct cmd_ctx *c, struct db *from, const struct resp_arg
         db_lookup(c->shard, from, src->ptr, src->len, LOOKUP_WRITE | LOOKUP_NOTOUCH, &ref);
     assert(e);
     struct entry *n = entry_rekey(e, dst->ptr, dst->len, false);
-    entry_disown(e);
-    db_delete_ref(c->shard, from, ref);
+    free(db_unlink_ref(c->shard, from, ref)); /* its value now belongs to n */
     db_set(c->shard, to, n);
 }
 
