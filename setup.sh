@@ -63,9 +63,9 @@ run_suite() { # build dir, label
     log "[$label] unit tests"
     meson test -C "$dir" --suite unit --print-errorlogs
     log "[$label] differential tests against redis-server"
-    SLUICED="$dir/dataplane/sluiced" /usr/bin/python3 tests/diff/diffharness.py
+    SLUICED="$PWD/$dir/dataplane/sluiced" /usr/bin/python3 tests/diff/diffharness.py
     log "[$label] integration tests"
-    SLUICED="$dir/dataplane/sluiced" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+    SLUICED="$PWD/$dir/dataplane/sluiced" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
 }
 
 cmd_test() {
@@ -77,8 +77,8 @@ cmd_test() {
     tests/fuzz/run.sh "${FUZZ_SECONDS:-30}"
     log "building with AddressSanitizer and UndefinedBehaviorSanitizer"
     build build-asan -Db_sanitize=address,undefined -Db_lundef=false
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-        run_suite build-asan asan
+    SLUICE_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 run_suite build-asan asan
     log "all tests passed"
 }
 

@@ -85,7 +85,7 @@ void resp_parser_reset(struct resp_parser *p)
 size_t resp_parser_want(const struct resp_parser *p)
 {
     if (p->kind == 1 && p->bulk_len >= 0)
-        return (size_t)p->bulk_len + 2;
+        return p->scan + (size_t)p->bulk_len + 2;
     return 0;
 }
 

@@ -77,8 +77,10 @@ enum resp_status resp_parse(struct resp_parser *p, const char *buf, size_t len,
  * blank line, or -1 on unbalanced quotes. Also used for config files. */
 int resp_split_inline(struct resp_parser *p, const char *line, size_t n);
 
-/* Bytes the parser still expects for the bulk it is reading (0 if unknown):
- * lets the caller size its buffer once for a large argument. */
+/* While a bulk is being read: the number of bytes, counted from the start
+ * of the pending request, that must be buffered before the parser can move
+ * on (0 if unknown). Lets the caller size its buffer once for a large
+ * argument instead of growing it read by read. */
 size_t resp_parser_want(const struct resp_parser *p);
 
 /* Strict decimal parse as Redis's string2ll: no spaces, no '+', no leading

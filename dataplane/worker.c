@@ -270,13 +270,12 @@ static int keep_tail(struct client *c, const char *buf, size_t pos, size_t len)
     }
     /* Reserve room for a large bulk being read, so it is copied once. */
     size_t want = resp_parser_want(&c->parser);
-    if (want > 0 && c->qcap < c->qlen + want + 64 && want < (size_t)config.client_query_buffer_limit) {
-        size_t cap = c->qlen + want + 64;
-        char *q = realloc(c->qbuf, cap);
+    if (want > c->qcap && want < (size_t)config.client_query_buffer_limit) {
+        char *q = realloc(c->qbuf, want);
         if (!q)
             return -1;
         c->qbuf = q;
-        c->qcap = cap;
+        c->qcap = want;
     }
     if (c->qlen == 0 && c->qcap > 65536) {
         free(c->qbuf);
@@ -504,5 +503,8 @@ void *worker_main(void *arg)
         client_free(c);
     }
     io_uring_queue_exit(&w->ring);
+    munmap(w->br, BUF_COUNT * sizeof(struct io_uring_buf));
+    free(w->bufs);
+    close(w->doorbell);
     return NULL;
 }

@@ -3,6 +3,7 @@ expiry of many keys that nobody touches."""
 
 import selectors
 import socket
+import os
 import time
 
 from conftest import RespConn, encode_command, rss_kb
@@ -70,8 +71,10 @@ def test_2000_idle_connections_all_get_pong_and_cost_under_20mb_rss(start_server
             assert "connected_clients:%d\r\n" % (IDLE_CONNECTIONS + 1) in info, info
             time.sleep(0.2)
             grown = s.rss_kb() - before
-            assert grown < RSS_BUDGET_KB, "RSS grew by %d kB for %d connections" % (
-                grown, IDLE_CONNECTIONS)
+            # Sanitizer builds pad every allocation: their RSS says nothing.
+            if not os.environ.get("SLUICE_SANITIZED"):
+                assert grown < RSS_BUDGET_KB, "RSS grew by %d kB for %d connections" % (
+                    grown, IDLE_CONNECTIONS)
             # They stay usable after sitting idle.
             assert set(_ping_all(conns[::100])) == {b"+PONG\r\n"}
         finally:
