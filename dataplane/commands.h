@@ -40,6 +40,12 @@ struct command {
     const char *since;
     const char *complexity;
     const char *summary;
+    /* Key specs as COMMAND INFO shows them, "|" between specs, each
+     * "FLAGS;begin index;lastkey;keystep" (NULL: no keys), and the notes of
+     * the first spec (NULL: none). */
+    const char *keyspecs;
+    const char *keynotes;
+    const char *tips;          /* COMMAND INFO tips, space separated, or NULL */
     const struct command *subs; /* subcommand rows, ended by a row with name NULL */
 };
 

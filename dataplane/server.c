@@ -451,6 +451,72 @@ static int count_words(const char *s)
     return n;
 }
 
+/* A set of the space-separated words (NULL: empty), as simple strings with
+ * an optional prefix, or as bulk strings when prefix is NULL. */
+static void reply_words(struct reply *r, const char *words, const char *prefix)
+{
+    reply_set(r, words ? count_words(words) : 0);
+    for (const char *p = words; p && *p;) {
+        while (*p == ' ')
+            p++;
+        const char *e = p;
+        while (*e && *e != ' ')
+            e++;
+        if (e > p && prefix)
+            reply_simple_fmt(r, "%s%.*s", prefix, (int)(e - p), p);
+        else if (e > p)
+            reply_bulk(r, p, (size_t)(e - p));
+        p = e;
+    }
+}
+
+/* Emit the key specs of cmd->keyspecs ("FLAGS;index;lastkey;keystep|..."). */
+static void reply_key_specs(struct reply *r, const struct command *cmd)
+{
+    const char *p = cmd->keyspecs;
+    int n = 0;
+    for (const char *q = p; q && *q; q++)
+        n += *q == '|';
+    reply_set(r, p && *p ? n + 1 : 0);
+    for (int i = 0; p && *p; i++) {
+        char flags[64];
+        int idx, last, step, used = 0;
+        if (sscanf(p, "%63[^;];%d;%d;%d%n", flags, &idx, &last, &step, &used) != 4)
+            break;
+        bool notes = i == 0 && cmd->keynotes;
+        reply_map(r, 3 + notes);
+        if (notes) {
+            reply_bulk_cstr(r, "notes");
+            reply_bulk_cstr(r, cmd->keynotes);
+        }
+        reply_bulk_cstr(r, "flags");
+        reply_words(r, flags, "");
+        reply_bulk_cstr(r, "begin_search");
+        reply_map(r, 2);
+        reply_bulk_cstr(r, "type");
+        reply_bulk_cstr(r, "index");
+        reply_bulk_cstr(r, "spec");
+        reply_map(r, 1);
+        reply_bulk_cstr(r, "index");
+        reply_int(r, idx);
+        reply_bulk_cstr(r, "find_keys");
+        reply_map(r, 2);
+        reply_bulk_cstr(r, "type");
+        reply_bulk_cstr(r, "range");
+        reply_bulk_cstr(r, "spec");
+        reply_map(r, 3);
+        reply_bulk_cstr(r, "lastkey");
+        reply_int(r, last);
+        reply_bulk_cstr(r, "keystep");
+        reply_int(r, step);
+        reply_bulk_cstr(r, "limit");
+        reply_int(r, 0);
+        p += used;
+        if (*p == '|')
+            p++;
+    }
+}
+
 static void reply_command_info(struct reply *r, const struct command *cmd)
 {
     int nflags = 0;
@@ -466,53 +532,9 @@ static void reply_command_info(struct reply *r, const struct command *cmd)
     reply_int(r, cmd->first_key);
     reply_int(r, cmd->last_key);
     reply_int(r, cmd->key_step);
-    /* ACL categories as a set of "@cat". */
-    reply_set(r, count_words(cmd->acl));
-    for (const char *p = cmd->acl; *p;) {
-        while (*p == ' ')
-            p++;
-        const char *e = p;
-        while (*e && *e != ' ')
-            e++;
-        if (e > p) {
-            char cat[40];
-            snprintf(cat, sizeof(cat), "@%.*s", (int)(e - p), p);
-            reply_simple(r, cat);
-        }
-        p = e;
-    }
-    reply_set(r, 0); /* tips */
-    if (cmd->first_key > 0) {
-        /* One key spec: keys from first_key to last_key by key_step. */
-        reply_set(r, 1);
-        reply_map(r, 3);
-        reply_bulk_cstr(r, "flags");
-        reply_set(r, 2);
-        reply_simple(r, (cmd->flags & CMD_WRITE) ? "RW" : "RO");
-        reply_simple(r, (cmd->flags & CMD_WRITE) ? "update" : "access");
-        reply_bulk_cstr(r, "begin_search");
-        reply_map(r, 2);
-        reply_bulk_cstr(r, "type");
-        reply_bulk_cstr(r, "index");
-        reply_bulk_cstr(r, "spec");
-        reply_map(r, 1);
-        reply_bulk_cstr(r, "index");
-        reply_int(r, cmd->first_key);
-        reply_bulk_cstr(r, "find_keys");
-        reply_map(r, 2);
-        reply_bulk_cstr(r, "type");
-        reply_bulk_cstr(r, "range");
-        reply_bulk_cstr(r, "spec");
-        reply_map(r, 3);
-        reply_bulk_cstr(r, "lastkey");
-        reply_int(r, cmd->last_key < 0 ? cmd->last_key : cmd->last_key - cmd->first_key);
-        reply_bulk_cstr(r, "keystep");
-        reply_int(r, cmd->key_step);
-        reply_bulk_cstr(r, "limit");
-        reply_int(r, 0);
-    } else {
-        reply_set(r, 0);
-    }
+    reply_words(r, cmd->acl, "@");
+    reply_words(r, cmd->tips, NULL);
+    reply_key_specs(r, cmd);
     int nsubs = 0;
     for (const struct command *s = cmd->subs; s && s->name; s++)
         nsubs++;

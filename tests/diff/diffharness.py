@@ -40,6 +40,15 @@ Directives (a line prefix; several may be combined, e.g. "@sort @approx"):
     @raw N "BYTES"   write BYTES as is (escapes as above) and compare N replies
     @pipeline ... @end   the commands between them are sent in one write and
                      every reply is compared in order
+    @needs NAME ...  (a line of its own) the case needs these commands or
+                     "config:OPTION"s; see below
+
+Cases that need what sluiced does not have yet are skipped, not passed: a
+case needs every command it sends (checked with COMMAND INFO on sluiced) and
+what its @needs line names (config:OPTION is checked with CONFIG GET), when
+redis-server has it and sluiced does not. The
+skipped cases are counted on the last line ("N passed, N failed, N skipped")
+and listed by what they wait for, so a feature that lands turns them on.
 """
 
 import argparse
@@ -259,6 +268,17 @@ class Case:
     def __init__(self, file, name, lineno):
         self.file, self.name, self.lineno = file, name, lineno
         self.steps = []
+        self.needs = set()
+
+    def commands(self):
+        """Upper-case names of the commands the case sends."""
+        names = set()
+        for step in self.steps:
+            subs = step.steps if step.kind == "pipeline" else [step]
+            for sub in subs:
+                if sub.kind == "cmd":
+                    names.add(sub.args[0].upper().decode("latin-1"))
+        return names
 
     @property
     def id(self):
@@ -317,6 +337,9 @@ def load_cases(path):
                 continue
             if case is None:
                 raise ValueError("%s: command before the first ## case" % where)
+            if s.startswith("@needs "):
+                case.needs.update(s.split()[1:])
+                continue
             if s == "@pipeline":
                 pipe = Step("pipeline", s, steps=[])
                 continue
@@ -651,6 +674,36 @@ def fresh(server):
     return c, None
 
 
+def missing_needs(cases, oracle, server):
+    """Map each case id to the sorted list of commands and config options
+    the oracle has and the server lacks (commands neither knows, like the
+    unknown-command cases, are what those cases test)."""
+    conns = (oracle.connect(), server.connect())
+    have = {}
+
+    def has(c, name):
+        if name.startswith("config:"):
+            r = c.call([b"CONFIG", b"GET", name[7:].encode()])
+            return r[0] in ("array", "map") and len(r[1]) > 0
+        r = c.call([b"COMMAND", b"INFO", name.encode("latin-1")])
+        return r[0] == "array" and len(r[1]) == 1 and r[1][0][0] == "array"
+
+    def lacks(name):
+        if name not in have:
+            have[name] = has(conns[0], name) and not has(conns[1], name)
+        return have[name]
+    out = {}
+    try:
+        for case in cases:
+            missing = sorted(n for n in case.commands() | case.needs if lacks(n))
+            if missing:
+                out[case.id] = missing
+    finally:
+        for c in conns:
+            c.close()
+    return out
+
+
 def run_case(case, a, b):
     res = Result(case)
     conns = []
@@ -781,10 +834,16 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
 
     passed = failed = 0
+    skipped = {}
     try:
         redis.start()
         other.start()
+        lacking = {} if args.self_check else missing_needs(cases, redis, other)
         for case in cases:
+            if case.id in lacking:
+                for need in lacking[case.id]:
+                    skipped.setdefault(need, []).append(case.id)
+                continue
             res = run_case(case, redis, other)
             note = ""
             for srv in (redis, other):
@@ -820,7 +879,15 @@ def main():
     finally:
         other.stop()
         redis.stop()
-    print("%d passed, %d failed" % (passed, failed))
+    nskipped = len({c for ids in skipped.values() for c in ids})
+    for need in sorted(skipped):
+        print("SKIP %d case(s) need %s, which %s lacks: %s" % (
+            len(skipped[need]), need, other_label, ", ".join(skipped[need][:4]) +
+            (" ..." if len(skipped[need]) > 4 else "")))
+    if nskipped:
+        print("%d passed, %d failed, %d skipped" % (passed, failed, nskipped))
+    else:
+        print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
 
