@@ -267,7 +267,7 @@ static void keybuf_add(void *arg, const char *key, size_t klen)
         b->ncap = b->ncap ? b->ncap * 2 : 16;
         b->off = xrealloc(b->off, b->ncap * sizeof(*b->off));
     }
-    if (b->len + klen > b->cap) {
+    if (b->len + klen > b->cap || !b->data) {
         b->cap = (b->len + klen) * 2 + 64;
         b->data = xrealloc(b->data, b->cap);
     }

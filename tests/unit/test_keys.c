@@ -479,6 +479,13 @@ Test(keys, scan_of_an_empty_database_replies_cursor_zero_and_no_keys)
     EXPECT("*2\r\n$1\r\n0\r\n*0\r\n", cmd_scan, "SCAN", "0");
 }
 
+Test(keys, scan_and_keys_list_the_empty_key_when_it_is_the_only_one)
+{
+    db_set(s, &s->db[0], entry_new_string("", 0, "v", 1, -1, STR_SET));
+    EXPECT("*2\r\n$1\r\n0\r\n*1\r\n$0\r\n\r\n", cmd_scan, "SCAN", "0");
+    EXPECT("*1\r\n$0\r\n\r\n", cmd_keys, "KEYS", "*");
+}
+
 Test(keys, scan_iteration_returns_every_key)
 {
     put_many(1000);
