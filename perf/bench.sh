@@ -20,20 +20,30 @@ usage: perf/bench.sh [options]
   --dry-run         run redis-server in the sluice role too, to check the
                     script itself (env DRY_RUN=1)
   --write           add or refresh today's section in perf/RESULTS.md
+  --note TEXT       a line of free text for that section (env NOTE)
   -h, --help        this text
 
 other environment: REDIS_SERVER (redis-server binary), SLUICED_ARGS (extra
-sluiced arguments), TTL_MS (expiry test TTL, default 2000).
+sluiced arguments), TTL_MS (expiry test TTL, default 2000), QUIET_WAIT (max
+seconds to wait for an idle machine before each timed run, default 30).
 EOF
 }
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
+# The command line as a developer would retype it, recorded by --write.
+shq() {
+    if [[ $1 =~ ^[A-Za-z0-9_./:=,+@%-]+$ ]]; then
+        printf '%s' "$1"
+    else
+        printf "'%s'" "${1//\'/\'\\\'\'}"
+    fi
+}
 cmdline="perf/bench.sh"
-for v in SLUICED ROUNDS QUICK SECTIONS DRY_RUN REDIS_SERVER SLUICED_ARGS TTL_MS; do
-    [[ -n "${!v:-}" ]] && cmdline="$v=$(printf '%q' "${!v}") $cmdline"
+for v in SLUICED ROUNDS QUICK SECTIONS DRY_RUN REDIS_SERVER SLUICED_ARGS TTL_MS NOTE QUIET_WAIT; do
+    if [[ -n "${!v:-}" ]]; then cmdline="$v=$(shq "${!v}") $cmdline"; fi
 done
-[[ $# -gt 0 ]] && cmdline="$cmdline $(printf '%q ' "$@")" && cmdline=${cmdline% }
+for a in "$@"; do cmdline="$cmdline $(shq "$a")"; done
 
 sluiced=${SLUICED:-$repo/build/dataplane/sluiced}
 rounds=${ROUNDS:-}
@@ -41,6 +51,7 @@ quick=${QUICK:-0}
 sections=${SECTIONS:-throughput,memory,expiry}
 dry_run=${DRY_RUN:-0}
 write=0
+note=${NOTE:-}
 
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -50,6 +61,7 @@ while [[ $# -gt 0 ]]; do
     --only) sections=$2; shift 2 ;;
     --dry-run) dry_run=1; shift ;;
     --write) write=1; shift ;;
+    --note) note=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
     esac
@@ -76,5 +88,6 @@ export BENCH_REPO=$repo BENCH_ROUNDS=$rounds BENCH_QUICK=$quick \
     BENCH_DRY_RUN=$dry_run BENCH_WRITE=$write BENCH_SLUICED=$sluiced \
     BENCH_SLUICED_ARGS=${SLUICED_ARGS:-} BENCH_REDIS_SERVER=$redis_server \
     BENCH_CMDLINE=$cmdline BENCH_SECTIONS=$sections \
-    BENCH_TTL_MS=${TTL_MS:-2000}
+    BENCH_TTL_MS=${TTL_MS:-2000} BENCH_NOTE=$note \
+    BENCH_QUIET_WAIT=${QUIET_WAIT:-30}
 exec /usr/bin/python3 "$here/bench.py"
