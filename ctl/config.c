@@ -122,10 +122,10 @@ static const char *check_cores(const char *v)
     return NULL;
 }
 
-static const char *check_bind(const char *v)
+int cfg_count_words(const char *s)
 {
     int n = 0;
-    for (const char *p = v; *p;) {
+    for (const char *p = s; *p;) {
         while (*p == ' ')
             p++;
         if (!*p)
@@ -134,7 +134,12 @@ static const char *check_bind(const char *v)
         while (*p && *p != ' ')
             p++;
     }
-    return n > 16 ? "Too many bind addresses specified." : NULL;
+    return n;
+}
+
+static const char *check_bind(const char *v)
+{
+    return cfg_count_words(v) > 16 ? "Too many bind addresses specified." : NULL;
 }
 
 bool cfg_parse_memory(const char *s, long long *out)

@@ -82,6 +82,8 @@ int cfg_set(const struct cfg_option *o, const char *value, size_t vlen, bool at_
 void cfg_format(const struct cfg_option *o, char *buf, size_t len);
 /* Parse "512mb"-style memory values (k=1000, kb=1024, ...). */
 bool cfg_parse_memory(const char *s, long long *out);
+/* Number of space-separated words (list-valued options like bind). */
+int cfg_count_words(const char *s);
 /* Register a function called after an option changes at runtime. */
 void cfg_on_change(const char *name, void (*fn)(void));
 /* Print the table as a commented config file (the generated reference). */

@@ -436,26 +436,12 @@ static const char *const flag_names[] = {
     "no_auth", "allow_busy", "skip_slowlog", "no_multi", "sentinel",
 };
 
-static int count_words(const char *s)
-{
-    int n = 0;
-    for (const char *p = s; *p;) {
-        while (*p == ' ')
-            p++;
-        if (!*p)
-            break;
-        n++;
-        while (*p && *p != ' ')
-            p++;
-    }
-    return n;
-}
 
 /* A set of the space-separated words (NULL: empty), as simple strings with
  * an optional prefix, or as bulk strings when prefix is NULL. */
 static void reply_words(struct reply *r, const char *words, const char *prefix)
 {
-    reply_set(r, words ? count_words(words) : 0);
+    reply_set(r, words ? cfg_count_words(words) : 0);
     for (const char *p = words; p && *p;) {
         while (*p == ' ')
             p++;

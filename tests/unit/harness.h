@@ -43,7 +43,7 @@ static inline const char *runv(struct shard *s, void (*fn)(struct cmd_ctx *), in
     return harness_last;
 }
 
-static inline const char *run(struct shard *s, void (*fn)(struct cmd_ctx *), int argc, ...)
+static inline const char *run(struct shard *sh, void (*fn)(struct cmd_ctx *), int argc, ...)
 {
     struct resp_arg argv[64];
     va_list ap;
@@ -55,7 +55,41 @@ static inline const char *run(struct shard *s, void (*fn)(struct cmd_ctx *), int
         argv[i].len = strlen(argv[i].ptr);
     }
     va_end(ap);
-    return runv(s, fn, argc, argv);
+    return runv(sh, fn, argc, argv);
 }
+
+/* A fresh 16-db shard per test, its clock at T0 (ms), defaults restored
+ * afterwards: use as TestSuite(x, .init = harness_setup, .fini = harness_teardown). */
+#define T0 1700000000000LL
+
+static struct shard *s __attribute__((unused));
+
+static inline void harness_setup(void)
+{
+    s = shard_new(0, 16);
+    shard_tick(s, T0);
+    harness_proto = 2;
+    harness_db = 0;
+}
+
+static inline void harness_teardown(void)
+{
+    shard_free(s);
+    store_max_string = 512LL * 1024 * 1024;
+    harness_proto = 2;
+    harness_db = 0;
+}
+
+/* Run a command on the test's shard, argc counted from the arguments. */
+#define RUN(fn, ...)                                                                               \
+    run(s, fn, (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), __VA_ARGS__)
+#define EXPECT(reply, fn, ...) cr_assert_str_eq(RUN(fn, __VA_ARGS__), reply)
+
+/* The last reply equals a literal that may hold NULs. */
+#define ASSERT_LAST_BIN(lit)                                                                       \
+    do {                                                                                           \
+        cr_assert_eq(harness_last_len, sizeof(lit) - 1, "reply length %zu", harness_last_len);     \
+        cr_assert(memcmp(harness_last, lit, sizeof(lit) - 1) == 0);                                \
+    } while (0)
 
 #endif

@@ -12,31 +12,9 @@
 
 #include "harness.h"
 
-#define T0 1700000000000LL
-
-static struct shard *s;
-
-static void setup(void)
-{
-    s = shard_new(0, 16);
-    shard_tick(s, T0);
-    harness_proto = 2;
-    harness_db = 0;
-}
-
-static void teardown(void)
-{
-    shard_free(s);
-    harness_db = 0;
-}
-
-TestSuite(expire, .init = setup, .fini = teardown);
-TestSuite(scan, .init = setup, .fini = teardown);
+TestSuite(expire, .init = harness_setup, .fini = harness_teardown);
+TestSuite(scan, .init = harness_setup, .fini = harness_teardown);
 TestSuite(match);
-
-#define RUN(fn, ...)                                                                               \
-    run(s, fn, (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), __VA_ARGS__)
-#define EXPECT(reply, fn, ...) cr_assert_str_eq(RUN(fn, __VA_ARGS__), reply)
 
 static void put_in(int db, const char *k, int64_t expire)
 {

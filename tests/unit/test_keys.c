@@ -14,36 +14,7 @@
 
 #include "harness.h"
 
-#define T0 1700000000000LL
-
-static struct shard *s;
-
-static void setup(void)
-{
-    s = shard_new(0, 16);
-    shard_tick(s, T0);
-    harness_proto = 2;
-    harness_db = 0;
-}
-
-static void teardown(void)
-{
-    shard_free(s);
-    harness_proto = 2;
-    harness_db = 0;
-}
-
-TestSuite(keys, .init = setup, .fini = teardown);
-
-#define RUN(fn, ...)                                                                               \
-    run(s, fn, (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), __VA_ARGS__)
-#define EXPECT(reply, fn, ...) cr_assert_str_eq(RUN(fn, __VA_ARGS__), reply)
-
-#define ASSERT_LAST_BIN(lit)                                                                       \
-    do {                                                                                           \
-        cr_assert_eq(harness_last_len, sizeof(lit) - 1, "reply length %zu", harness_last_len);     \
-        cr_assert(memcmp(harness_last, lit, sizeof(lit) - 1) == 0);                                \
-    } while (0)
+TestSuite(keys, .init = harness_setup, .fini = harness_teardown);
 
 #define OK "+OK\r\n"
 #define NIL "$-1\r\n"

@@ -12,39 +12,8 @@
 
 #include "harness.h"
 
-#define T0 1700000000000LL
-#define MAX_STRING_DEFAULT (512LL * 1024 * 1024)
 
-static struct shard *s;
-
-static void setup(void)
-{
-    s = shard_new(0, 16);
-    shard_tick(s, T0);
-    harness_proto = 2;
-    harness_db = 0;
-}
-
-static void teardown(void)
-{
-    shard_free(s);
-    store_max_string = MAX_STRING_DEFAULT;
-    harness_proto = 2;
-}
-
-TestSuite(string, .init = setup, .fini = teardown);
-
-/* Run a command given as C-string arguments; argc is counted for us. */
-#define RUN(fn, ...)                                                                               \
-    run(s, fn, (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)), __VA_ARGS__)
-#define EXPECT(reply, fn, ...) cr_assert_str_eq(RUN(fn, __VA_ARGS__), reply)
-
-/* The last reply equals a literal that may hold NULs. */
-#define ASSERT_LAST_BIN(lit)                                                                       \
-    do {                                                                                           \
-        cr_assert_eq(harness_last_len, sizeof(lit) - 1, "reply length %zu", harness_last_len);     \
-        cr_assert(memcmp(harness_last, lit, sizeof(lit) - 1) == 0);                                \
-    } while (0)
+TestSuite(string, .init = harness_setup, .fini = harness_teardown);
 
 #define WRONGTYPE "-" ERR_WRONGTYPE "\r\n"
 #define SYNTAX "-" ERR_SYNTAX "\r\n"
