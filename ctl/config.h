@@ -36,6 +36,7 @@ struct sluice_config {
     long long client_query_buffer_limit;
     long long hz;
     int enable_debug_command; /* 0 no, 1 yes, 2 local */
+    long long dataplane_batch_usec;
 };
 
 extern struct sluice_config config;

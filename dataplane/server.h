@@ -69,6 +69,7 @@ struct worker {
     unsigned nclients;
     int64_t next_cron_ms;
     _Atomic int ready;
+    bool min_wait_ok; /* the kernel honours min_wait_usec */
 };
 
 #define MAX_LISTENERS 17

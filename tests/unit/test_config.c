@@ -36,6 +36,9 @@ Test(config, defaults_match_redis_for_shared_options)
     cr_assert_str_eq(get("client-query-buffer-limit"), "1073741824");
     cr_assert_str_eq(get("hz"), "10");
     cr_assert_str_eq(get("daemonize"), "no");
+    cr_assert_str_eq(get("dataplane-batch-usec"), "50");
+    cr_assert_eq(set("dataplane-batch-usec", "1001", true), -1);
+    cr_assert_eq(set("dataplane-batch-usec", "0", true), 0);
 }
 
 Test(config, memory_values_accept_redis_units)
