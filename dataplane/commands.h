@@ -46,6 +46,10 @@ struct command {
     const char *keyspecs;
     const char *keynotes;
     const char *tips;          /* COMMAND INFO tips, space separated, or NULL */
+    /* Arguments for COMMAND DOCS (redis-cli builds its hints from them):
+     * space-separated "name,type[,TOKEN][?][*][#][(sub-arguments)]" where
+     * ? is optional, * multiple, # multiple_token; NULL when none. */
+    const char *args;
     const struct command *subs; /* subcommand rows, ended by a row with name NULL */
 };
 

@@ -529,12 +529,96 @@ static void reply_command_info(struct reply *r, const struct command *cmd)
         reply_command_info(r, s);
 }
 
+/* The end of one argument in a COMMAND DOCS argument spec (see
+ * commands.h): the next top-level space, ')' or the end. */
+static const char *arg_end(const char *p)
+{
+    int depth = 0;
+    for (; *p; p++) {
+        if (*p == '(')
+            depth++;
+        else if (*p == ')' && depth-- == 0)
+            break;
+        else if (*p == ' ' && depth == 0)
+            break;
+    }
+    return p;
+}
+
+/* Emit the argument list starting at p as an array of maps; returns the
+ * position after it. Key arguments are numbered in order (key_spec_index). */
+static const char *reply_args(struct reply *r, const char *p, int *key_index)
+{
+    int n = 0;
+    for (const char *q = p; *q && *q != ')'; n++) {
+        q = arg_end(q);
+        if (*q == ' ')
+            q++;
+    }
+    reply_array(r, n);
+    for (int i = 0; i < n; i++) {
+        const char *field[3] = {NULL, NULL, NULL};
+        size_t flen[3] = {0, 0, 0};
+        int nf = 0;
+        /* name,type[,token] up to the first flag, '(' or separator */
+        for (;;) {
+            field[nf] = p;
+            p += strcspn(p, ",?*#( )");
+            flen[nf] = (size_t)(p - field[nf]);
+            nf++;
+            if (*p != ',' || nf == 3)
+                break;
+            p++;
+        }
+        bool opt = false, multi = false, multi_tok = false;
+        for (; *p == '?' || *p == '*' || *p == '#'; p++) {
+            opt |= *p == '?';
+            multi |= *p == '*';
+            multi_tok |= *p == '#';
+        }
+        bool is_key = flen[1] == 3 && !strncmp(field[1], "key", 3);
+        int nflags = opt + multi + multi_tok;
+        reply_map(r, 2 + is_key + (nf == 3) + (nflags > 0) + (*p == '('));
+        reply_bulk_cstr(r, "name");
+        reply_bulk(r, field[0], flen[0]);
+        reply_bulk_cstr(r, "type");
+        reply_bulk(r, field[1], flen[1]);
+        if (is_key) {
+            reply_bulk_cstr(r, "key_spec_index");
+            reply_int(r, (*key_index)++);
+        }
+        if (nf == 3) {
+            reply_bulk_cstr(r, "token");
+            reply_bulk(r, field[2], flen[2]);
+        }
+        if (nflags) {
+            reply_bulk_cstr(r, "flags");
+            reply_set(r, nflags);
+            if (opt)
+                reply_simple(r, "optional");
+            if (multi)
+                reply_simple(r, "multiple");
+            if (multi_tok)
+                reply_simple(r, "multiple_token");
+        }
+        if (*p == '(') {
+            reply_bulk_cstr(r, "arguments");
+            p = reply_args(r, p + 1, key_index);
+            if (*p == ')')
+                p++;
+        }
+        if (*p == ' ')
+            p++;
+    }
+    return p;
+}
+
 static void reply_command_docs(struct reply *r, const struct command *cmd)
 {
     int nsubs = 0;
     for (const struct command *s = cmd->subs; s && s->name; s++)
         nsubs++;
-    reply_map(r, 4 + (nsubs > 0));
+    reply_map(r, 4 + (cmd->args != NULL) + (nsubs > 0));
     reply_bulk_cstr(r, "summary");
     reply_bulk_cstr(r, cmd->summary);
     reply_bulk_cstr(r, "since");
@@ -543,6 +627,11 @@ static void reply_command_docs(struct reply *r, const struct command *cmd)
     reply_bulk_cstr(r, cmd->group);
     reply_bulk_cstr(r, "complexity");
     reply_bulk_cstr(r, cmd->complexity);
+    if (cmd->args) {
+        int key_index = 0;
+        reply_bulk_cstr(r, "arguments");
+        reply_args(r, cmd->args, &key_index);
+    }
     if (nsubs) {
         reply_bulk_cstr(r, "subcommands");
         reply_map(r, nsubs);

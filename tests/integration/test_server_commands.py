@@ -190,3 +190,36 @@ def test_config_set_rejects_invalid_values_and_unknown_options(r):
         r.config_set("databases", "8")
     assert str(e.value) == ("CONFIG SET failed (possibly related to argument "
                             "'databases') - can't set immutable config")
+
+
+def _docs_args(conn, name):
+    """The "arguments" of COMMAND DOCS name, as a list of dicts."""
+    reply = conn.cmd("COMMAND", "DOCS", name)
+    docs = dict(zip(reply[1][0::2], reply[1][1::2]))
+
+    def conv(args):
+        out = []
+        for a in args:
+            d = dict(zip(a[0::2], a[1::2]))
+            if b"arguments" in d:
+                d[b"arguments"] = conv(d[b"arguments"])
+            out.append(d)
+        return out
+    return conv(docs[b"arguments"])
+
+
+def test_command_docs_describe_arguments_the_way_redis_cli_needs_for_hints(srv):
+    with srv.conn() as c:
+        args = _docs_args(c, "set")
+        assert [a[b"name"] for a in args] == [b"key", b"value", b"condition", b"get",
+                                              b"expiration"]
+        assert args[0][b"type"] == b"key" and args[0][b"key_spec_index"] == 0
+        assert args[2][b"type"] == b"oneof" and args[2][b"flags"] == ["optional"]
+        assert [x[b"token"] for x in args[2][b"arguments"]] == [b"NX", b"XX"]
+        assert (args[3][b"type"], args[3][b"token"], args[3][b"flags"]) == (
+            b"pure-token", b"GET", ["optional"])
+        assert [x[b"token"] for x in args[4][b"arguments"]] == [
+            b"EX", b"PX", b"EXAT", b"PXAT", b"KEEPTTL"]
+        mget = _docs_args(c, "mget")
+        assert mget[0][b"flags"] == ["multiple"]
+
