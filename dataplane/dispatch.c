@@ -83,29 +83,8 @@ static void reply_unknown(struct client *c, int argc, const struct resp_arg *arg
                  (int)(argv[0].len < 128 ? argv[0].len : 128), argv[0].ptr, args);
 }
 
-void dispatch(struct client *c, int argc, const struct resp_arg *argv)
+void execute(struct client *c, const struct command *cmd, int argc, const struct resp_arg *argv)
 {
-    const struct command *cmd = cmd_lookup(argv[0].ptr, argv[0].len);
-
-    if (!cmd)
-        return reply_unknown(c, argc, argv);
-    if (cmd->subs && argc >= 2) {
-        const struct command *sub = cmd_lookup_sub(cmd, argv[1].ptr, argv[1].len);
-        if (!sub) {
-            char up[64];
-            size_t n = strlen(cmd->name);
-            for (size_t i = 0; i <= n && i < sizeof(up); i++)
-                up[i] = (char)(cmd->name[i] >= 'a' && cmd->name[i] <= 'z' ? cmd->name[i] - 32
-                                                                          : cmd->name[i]);
-            return reply_errorf(&c->reply, "ERR unknown subcommand '%.*s'. Try %s HELP.",
-                                (int)(argv[1].len < 128 ? argv[1].len : 128), argv[1].ptr, up);
-        }
-        cmd = sub;
-    }
-    if (!arity_ok(cmd, argc))
-        return reply_errorf(&c->reply, "ERR wrong number of arguments for '%s' command",
-                            cmd_fullname(cmd));
-
     struct shard *s = route(c, cmd, argc, argv);
     struct cmd_ctx ctx = {
         .shard = s,
@@ -120,4 +99,49 @@ void dispatch(struct client *c, int argc, const struct resp_arg *argv)
     c->lastcmd = cmd;
     cmd->fn(&ctx);
     atomic_fetch_add_explicit(&server.stats.commands_processed, 1, memory_order_relaxed);
+}
+
+/* Commands that act on the transaction itself run at once even in MULTI. */
+static bool txn_control(const struct command *cmd)
+{
+    return cmd->fn == cmd_exec || cmd->fn == cmd_discard || cmd->fn == cmd_multi ||
+           cmd->fn == cmd_watch || cmd->fn == cmd_quit || cmd->fn == cmd_reset;
+}
+
+void dispatch(struct client *c, int argc, const struct resp_arg *argv)
+{
+    const struct command *cmd = cmd_lookup(argv[0].ptr, argv[0].len);
+
+    /* A refused command inside MULTI makes EXEC abort, as in Redis. */
+    if (!cmd) {
+        c->flags |= (c->flags & CL_MULTI) ? CL_DIRTY_EXEC : 0;
+        return reply_unknown(c, argc, argv);
+    }
+    if (cmd->subs && argc >= 2) {
+        const struct command *sub = cmd_lookup_sub(cmd, argv[1].ptr, argv[1].len);
+        if (!sub) {
+            char up[64];
+            size_t n = strlen(cmd->name);
+            for (size_t i = 0; i <= n && i < sizeof(up); i++)
+                up[i] = (char)(cmd->name[i] >= 'a' && cmd->name[i] <= 'z' ? cmd->name[i] - 32
+                                                                          : cmd->name[i]);
+            c->flags |= (c->flags & CL_MULTI) ? CL_DIRTY_EXEC : 0;
+            return reply_errorf(&c->reply, "ERR unknown subcommand '%.*s'. Try %s HELP.",
+                                (int)(argv[1].len < 128 ? argv[1].len : 128), argv[1].ptr, up);
+        }
+        cmd = sub;
+    }
+    if (!arity_ok(cmd, argc)) {
+        c->flags |= (c->flags & CL_MULTI) ? CL_DIRTY_EXEC : 0;
+        return reply_errorf(&c->reply, "ERR wrong number of arguments for '%s' command",
+                            cmd_fullname(cmd));
+    }
+    if ((c->flags & CL_MULTI) && !txn_control(cmd)) {
+        if (cmd->flags & CMD_NO_MULTI) {
+            c->flags |= CL_DIRTY_EXEC;
+            return reply_error(&c->reply, "ERR Command not allowed inside a transaction");
+        }
+        return multi_queue(c, cmd, argc, argv);
+    }
+    execute(c, cmd, argc, argv);
 }

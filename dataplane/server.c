@@ -57,6 +57,7 @@ void cmd_quit(struct cmd_ctx *c)
 void cmd_reset(struct cmd_ctx *c)
 {
     struct client *k = cl(c);
+    multi_reset(k);
     k->dbid = 0;
     k->reply.proto = 2;
     free(k->name);

@@ -31,6 +31,23 @@ enum {
     CL_UNIX = 1u << 3,              /* connected over the Unix socket */
     CL_RECV_ARMED = 1u << 4,        /* a multishot recv is outstanding */
     CL_SENDING = 1u << 5,           /* a send is outstanding */
+    CL_MULTI = 1u << 6,             /* inside MULTI: commands are queued */
+    CL_DIRTY_EXEC = 1u << 7,        /* a queued command was refused: EXEC aborts */
+};
+
+/* A command queued by MULTI, with its arguments copied (one allocation). */
+struct queued_cmd {
+    const struct command *cmd;
+    int argc;
+    struct resp_arg *argv;
+};
+
+/* A key this client WATCHes. */
+struct watched_key {
+    int dbid;
+    bool expired_at_watch; /* logically expired already when watched */
+    size_t klen;
+    char *key;
 };
 
 /* One client connection. Owned by its worker; freed by it. */
@@ -51,6 +68,12 @@ struct client {
     int64_t ctime_ms, last_ms;
     const struct command *lastcmd;
     uint64_t net_in, net_out;
+    /* MULTI/EXEC/WATCH (multi.c) */
+    struct queued_cmd *mq;
+    int mq_len, mq_cap;
+    struct watched_key *watched;
+    int nwatched, watched_cap;
+    int dirty_cas; /* set by the store when a watched key changes */
 };
 
 /* One dataplane worker: a thread, its ring, its shard, its clients. */
@@ -119,6 +142,15 @@ int64_t ustime(void);
 
 /* dispatch.c: run one parsed request for a client. */
 void dispatch(struct client *c, int argc, const struct resp_arg *argv);
+/* Run a looked-up, arity-checked command now, on the shard that owns it. */
+void execute(struct client *c, const struct command *cmd, int argc, const struct resp_arg *argv);
+
+/* multi.c */
+/* Queue a command inside MULTI (replies +QUEUED). */
+void multi_queue(struct client *c, const struct command *cmd, int argc,
+                 const struct resp_arg *argv);
+/* Forget the transaction and every watched key (DISCARD, RESET, close). */
+void multi_reset(struct client *c);
 
 /* server.c: helpers shared with INFO and CLIENT. */
 void client_describe(struct client *c, char *buf, size_t len);

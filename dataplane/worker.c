@@ -205,6 +205,7 @@ static void client_free(struct client *c)
         c->next->prev = c->prev;
     w->nclients--;
     atomic_fetch_sub_explicit(&server.connected_clients, 1, memory_order_relaxed);
+    multi_reset(c);
     resp_parser_free(&c->parser);
     reply_free(&c->reply);
     free(c->qbuf);

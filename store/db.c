@@ -35,15 +35,19 @@ struct shard *shard_new(int id, int ndb)
     if (!s->db)
         abort();
     uint64_t seed = rand_seed();
-    for (int i = 0; i < ndb; i++)
+    for (int i = 0; i < ndb; i++) {
         dict_init(&s->db[i].keys, seed);
+        dict_init(&s->db[i].watched, seed);
+    }
     return s;
 }
 
 void shard_free(struct shard *s)
 {
-    for (int i = 0; i < s->ndb; i++)
+    for (int i = 0; i < s->ndb; i++) {
         dict_free(&s->db[i].keys, entry_free);
+        dict_free(&s->db[i].watched, entry_free);
+    }
     free(s->db);
     free(s);
 }
@@ -73,10 +77,105 @@ static void account_add(struct db *db, const struct entry *e)
         db->volatile_keys++;
 }
 
+
+/* ---- WATCH ----
+ * db->watched maps a key to a struct watchers (an entry holding a pointer,
+ * freed with the entry). Touching sets every watcher's flag. */
+
+struct watchers {
+    int n, cap;
+    int *flags[];
+};
+
+static void touch_key(struct db *db, const void *key, size_t klen)
+{
+    if (dict_size(&db->watched) == 0)
+        return;
+    struct entry **ref = dict_find_ref(&db->watched, key, klen);
+    if (!ref)
+        return;
+    struct watchers *w = entry_get_ptr(*ref);
+    for (int i = 0; i < w->n; i++)
+        *w->flags[i] = 1;
+}
+
+static void touch_entry(struct db *db, const struct entry *e)
+{
+    if (dict_size(&db->watched) == 0)
+        return;
+    size_t klen;
+    const char *key = entry_key(e, &klen);
+    touch_key(db, key, klen);
+}
+
+/* For a flush: touch a watched key only if the db holds it (Redis 7.0). */
+static int touch_if_present(void *arg, struct entry *e)
+{
+    struct db *db = arg;
+    size_t klen;
+    const char *key = entry_key(e, &klen);
+    if (dict_find_ref(&db->keys, key, klen)) {
+        struct watchers *w = entry_get_ptr(e);
+        for (int i = 0; i < w->n; i++)
+            *w->flags[i] = 1;
+    }
+    return 0;
+}
+
+void db_watch(struct db *db, const void *key, size_t klen, int *flag)
+{
+    struct entry **ref = dict_find_ref(&db->watched, key, klen);
+    struct watchers *w;
+    if (!ref) {
+        w = malloc(sizeof(*w) + 4 * sizeof(int *));
+        if (!w)
+            abort();
+        w->n = 0;
+        w->cap = 4;
+        dict_add(&db->watched, entry_new_ptr(key, klen, OBJ_STRING, ENC_RAW, w, -1));
+    } else {
+        w = entry_get_ptr(*ref);
+        for (int i = 0; i < w->n; i++)
+            if (w->flags[i] == flag)
+                return;
+        if (w->n == w->cap) {
+            w->cap *= 2;
+            w = realloc(w, sizeof(*w) + (size_t)w->cap * sizeof(int *));
+            if (!w)
+                abort();
+            entry_set_ptr(*ref, w);
+        }
+    }
+    w->flags[w->n++] = flag;
+}
+
+void db_unwatch(struct db *db, const void *key, size_t klen, int *flag)
+{
+    struct entry **ref = dict_find_ref(&db->watched, key, klen);
+    if (!ref)
+        return;
+    struct watchers *w = entry_get_ptr(*ref);
+    for (int i = 0; i < w->n; i++) {
+        if (w->flags[i] == flag) {
+            w->flags[i] = w->flags[--w->n];
+            break;
+        }
+    }
+    if (w->n == 0)
+        entry_free(dict_unlink(&db->watched, ref));
+}
+
+void db_changed(struct shard *s, struct db *db, const void *key, size_t klen, uint64_t n)
+{
+    s->dirty += n;
+    touch_key(db, key, klen);
+}
+
 struct entry *db_unlink_ref(struct shard *s, struct db *db, struct entry **ref)
 {
     struct entry *e = dict_unlink(&db->keys, ref);
     account_remove(db, e);
+    touch_entry(db, e);
     s->dirty++;
     return e;
 }
@@ -119,6 +218,7 @@ void db_replace(struct shard *s, struct db *db, struct entry **ref, struct entry
     account_add(db, e);
     entry_set_lru(e, s->lru_clock);
     entry_free(old);
+    touch_entry(db, e);
     s->dirty++;
 }
 
@@ -135,6 +235,7 @@ struct entry *db_set(struct shard *s, struct db *db, struct entry *e)
     entry_set_lru(e, s->lru_clock);
     dict_add(&db->keys, e);
     account_add(db, e);
+    touch_entry(db, e);
     s->dirty++;
     return e;
 }
@@ -157,6 +258,7 @@ struct entry *db_set_expire(struct shard *s, struct db *db, struct entry **ref, 
     dict_replace(ref, e);
     account_add(db, e);
     free(old); /* the value moved to e */
+    touch_entry(db, e);
     s->dirty++;
     return e;
 }
@@ -166,6 +268,7 @@ uint64_t db_size(const struct db *db) { return dict_size(&db->keys); }
 void db_flush(struct shard *s, struct db *db)
 {
     s->dirty += dict_size(&db->keys);
+    dict_foreach(&db->watched, touch_if_present, db);
     dict_free(&db->keys, entry_free);
     db->volatile_keys = 0;
     db->expire_cursor = 0;

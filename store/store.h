@@ -65,6 +65,7 @@ struct dict {
 
 struct db {
     struct dict keys;
+    struct dict watched;    /* WATCHed key -> its watchers (see db_watch) */
     uint64_t volatile_keys; /* entries with ENTRY_EXPIRE */
     uint64_t expire_cursor; /* active expiry scan position */
     int64_t avg_ttl;
@@ -204,6 +205,17 @@ struct entry *db_set_expire(struct shard *s, struct db *db, struct entry **ref,
                             int64_t expire);
 uint64_t db_size(const struct db *db);
 void db_flush(struct shard *s, struct db *db);
+/* A command changed the live key in place (INCR, APPEND, SETBIT...):
+ * counts n changes and tells the key's watchers. db_set, db_replace,
+ * db_delete*, db_set_expire and db_flush do this themselves. */
+void db_changed(struct shard *s, struct db *db, const void *key, size_t klen, uint64_t n);
+
+/* WATCH: a watcher is an int flag owned by a client. Any change to a
+ * watched key (write, delete, expiry, flush) sets the flag to 1. A watcher
+ * must be unwatched before its flag's memory goes away. Costs nothing to
+ * writes while no key of the db is watched. */
+void db_watch(struct db *db, const void *key, size_t klen, int *flag);
+void db_unwatch(struct db *db, const void *key, size_t klen, int *flag);
 bool entry_is_expired(const struct shard *s, const struct entry *e);
 
 /* Active expiry: reclaim expired keys for at most budget_us microseconds.

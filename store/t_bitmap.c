@@ -309,7 +309,7 @@ void cmd_setbit(struct cmd_ctx *c)
     int old = (*byte & mask) != 0;
     if (grown || old != on) {
         *byte = on ? (*byte | mask) : (*byte & ~mask);
-        c->shard->dirty++;
+        db_changed(c->shard, c->db, c->argv[1].ptr, c->argv[1].len, 1);
     }
     reply_int(c->out, old);
 }
@@ -817,7 +817,8 @@ static void bitfield_generic(struct cmd_ctx *c, bool readonly_cmd)
         uint64_t v = field_get(p, len, op->off, op->bits);
         reply_int(c->out, op->sign ? sign_extend(v, op->bits) : (long long)v);
     }
-    c->shard->dirty += changes;
+    if (changes)
+        db_changed(c->shard, c->db, c->argv[1].ptr, c->argv[1].len, changes);
 out:
     free(ops);
 }

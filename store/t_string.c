@@ -126,7 +126,7 @@ static struct sbuf *make_raw(struct cmd_ctx *c, struct entry **ref, size_t len)
             b = sbuf_resize(b, len);
             entry_set_ptr(e, b);
         }
-        c->shard->dirty++;
+        db_changed(c->shard, c->db, c->argv[1].ptr, c->argv[1].len, 1);
         return b;
     }
 
@@ -559,7 +559,7 @@ static void incr_generic(struct cmd_ctx *c, long long incr)
 
     if (e && entry_enc(e) == ENC_INT) {
         entry_set_int(e, v);
-        c->shard->dirty++;
+        db_changed(c->shard, c->db, c->argv[1].ptr, c->argv[1].len, 1);
     } else if (e) {
         db_replace(c->shard, c->db, ref,
                    entry_new_int(c->argv[1].ptr, c->argv[1].len, v, entry_expire(e)));

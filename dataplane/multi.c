@@ -1,0 +1,187 @@
+/* Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH with Redis 7.0's
+ * semantics.
+ *
+ * - Inside MULTI every command but the transaction controls (EXEC DISCARD
+ *   MULTI WATCH QUIT RESET) is checked (known, right arity, allowed in a
+ *   transaction) and queued with its arguments copied; a refused command
+ *   marks the transaction so EXEC aborts with EXECABORT.
+ * - WATCH registers the client's dirty_cas flag with each key's db
+ *   (db_watch); any write, delete, expiry or flush of the key sets it, and
+ *   EXEC then replies a null array. A watched key that was live at WATCH and
+ *   is logically expired at EXEC also fails the transaction, as in Redis.
+ * - EXEC runs the queue back to back on this worker; nothing else runs in
+ *   between, so the transaction is atomic. Runtime errors of one command do
+ *   not roll back the others.
+ *
+ * With one shard every key is local; the shard-per-core issue adds locking
+ * the shards a transaction touches before EXEC runs it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "server.h"
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n);
+    if (!p)
+        abort();
+    return p;
+}
+
+void multi_queue(struct client *c, const struct command *cmd, int argc,
+                 const struct resp_arg *argv)
+{
+    size_t bytes = (size_t)argc * sizeof(struct resp_arg);
+    for (int i = 0; i < argc; i++)
+        bytes += argv[i].len;
+    struct resp_arg *copy = xmalloc(bytes ? bytes : 1);
+    char *data = (char *)(copy + argc);
+    for (int i = 0; i < argc; i++) {
+        memcpy(data, argv[i].ptr, argv[i].len);
+        copy[i].ptr = data;
+        copy[i].len = argv[i].len;
+        data += argv[i].len;
+    }
+    if (c->mq_len == c->mq_cap) {
+        c->mq_cap = c->mq_cap ? c->mq_cap * 2 : 8;
+        c->mq = realloc(c->mq, (size_t)c->mq_cap * sizeof(*c->mq));
+        if (!c->mq)
+            abort();
+    }
+    c->mq[c->mq_len++] = (struct queued_cmd){.cmd = cmd, .argc = argc, .argv = copy};
+    reply_simple(&c->reply, "QUEUED");
+}
+
+static void discard_queue(struct client *c)
+{
+    for (int i = 0; i < c->mq_len; i++)
+        free(c->mq[i].argv);
+    free(c->mq);
+    c->mq = NULL;
+    c->mq_len = c->mq_cap = 0;
+    c->flags &= ~(CL_MULTI | CL_DIRTY_EXEC);
+}
+
+static void unwatch_all(struct client *c)
+{
+    struct shard *s = c->w->shard;
+    for (int i = 0; i < c->nwatched; i++) {
+        struct watched_key *wk = &c->watched[i];
+        db_unwatch(&s->db[wk->dbid], wk->key, wk->klen, &c->dirty_cas);
+        free(wk->key);
+    }
+    free(c->watched);
+    c->watched = NULL;
+    c->nwatched = c->watched_cap = 0;
+    c->dirty_cas = 0;
+}
+
+void multi_reset(struct client *c)
+{
+    discard_queue(c);
+    unwatch_all(c);
+}
+
+void cmd_multi(struct cmd_ctx *c)
+{
+    if (c->client->flags & CL_MULTI)
+        return reply_error(c->out, "ERR MULTI calls can not be nested");
+    c->client->flags |= CL_MULTI;
+    reply_ok(c->out);
+}
+
+void cmd_discard(struct cmd_ctx *c)
+{
+    if (!(c->client->flags & CL_MULTI))
+        return reply_error(c->out, "ERR DISCARD without MULTI");
+    multi_reset(c->client);
+    reply_ok(c->out);
+}
+
+/* A watched key that was live when watched and has since expired, without
+ * anyone touching it yet, still fails the transaction. */
+static bool watched_key_expired(struct client *k)
+{
+    struct shard *s = k->w->shard;
+    for (int i = 0; i < k->nwatched; i++) {
+        struct watched_key *wk = &k->watched[i];
+        if (wk->expired_at_watch)
+            continue;
+        struct entry **ref = dict_find_ref(&s->db[wk->dbid].keys, wk->key, wk->klen);
+        if (ref && entry_is_expired(s, *ref))
+            return true;
+    }
+    return false;
+}
+
+void cmd_exec(struct cmd_ctx *c)
+{
+    struct client *k = c->client;
+
+    if (!(k->flags & CL_MULTI))
+        return reply_error(c->out, "ERR EXEC without MULTI");
+    if (k->flags & CL_DIRTY_EXEC) {
+        multi_reset(k);
+        return reply_error(c->out,
+                           "EXECABORT Transaction discarded because of previous errors.");
+    }
+    if (k->dirty_cas || watched_key_expired(k)) {
+        multi_reset(k);
+        return reply_null_array(c->out);
+    }
+    /* Detach the queue first: the commands run with the client out of MULTI
+     * and no key watched any more, as in Redis. */
+    struct queued_cmd *q = k->mq;
+    int n = k->mq_len;
+    k->mq = NULL;
+    k->mq_len = k->mq_cap = 0;
+    k->flags &= ~CL_MULTI;
+    unwatch_all(k);
+
+    reply_array(c->out, n);
+    for (int i = 0; i < n; i++) {
+        execute(k, q[i].cmd, q[i].argc, q[i].argv);
+        free(q[i].argv);
+    }
+    free(q);
+}
+
+void cmd_watch(struct cmd_ctx *c)
+{
+    struct client *k = c->client;
+
+    if (k->flags & CL_MULTI)
+        return reply_error(c->out, "ERR WATCH inside MULTI is not allowed");
+    for (int i = 1; i < c->argc; i++) {
+        const struct resp_arg *a = &c->argv[i];
+        bool dup = false;
+        for (int j = 0; j < k->nwatched && !dup; j++)
+            dup = k->watched[j].dbid == c->dbid && k->watched[j].klen == a->len &&
+                  memcmp(k->watched[j].key, a->ptr, a->len) == 0;
+        if (dup)
+            continue;
+        if (k->nwatched == k->watched_cap) {
+            k->watched_cap = k->watched_cap ? k->watched_cap * 2 : 4;
+            k->watched = realloc(k->watched, (size_t)k->watched_cap * sizeof(*k->watched));
+            if (!k->watched)
+                abort();
+        }
+        struct entry **ref = dict_find_ref(&c->db->keys, a->ptr, a->len);
+        struct watched_key *wk = &k->watched[k->nwatched++];
+        wk->dbid = c->dbid;
+        wk->klen = a->len;
+        wk->key = xmalloc(a->len ? a->len : 1);
+        memcpy(wk->key, a->ptr, a->len);
+        wk->expired_at_watch = ref && entry_is_expired(c->shard, *ref);
+        db_watch(c->db, a->ptr, a->len, &k->dirty_cas);
+    }
+    reply_ok(c->out);
+}
+
+void cmd_unwatch(struct cmd_ctx *c)
+{
+    unwatch_all(c->client);
+    reply_ok(c->out);
+}
