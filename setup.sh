@@ -75,6 +75,12 @@ cmd_test() {
     run_suite build default
     log "fuzzing the RESP parser (bounded)"
     tests/fuzz/run.sh "${FUZZ_SECONDS:-30}"
+    log "ring under ThreadSanitizer"
+    # Criterion cannot start under TSan, so the ring test also builds alone.
+    cc -std=gnu11 -O1 -g -fsanitize=thread -Wall -Wextra -Werror -D_GNU_SOURCE \
+        -DRING_TEST_NO_CRITERION -Idataplane -o build/test_ring_tsan \
+        tests/unit/test_ring.c dataplane/ring.c -lpthread
+    TSAN_OPTIONS=halt_on_error=1 build/test_ring_tsan
     log "building with AddressSanitizer and UndefinedBehaviorSanitizer"
     build build-asan -Db_sanitize=address,undefined -Db_lundef=false
     SLUICE_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
