@@ -11,7 +11,9 @@ Usage
     tests/diff/diffharness.py --list           # print case names and exit
     tests/diff/diffharness.py --dump bits      # print redis's replies only
 
-sluiced is $SLUICED, else build/dataplane/sluiced under the repo root. Both
+sluiced is $SLUICED, else build/dataplane/sluiced under the repo root;
+$SLUICED_ARGS (split like a shell, shlex) is appended to its command line,
+e.g. SLUICED_ARGS="--dataplane-cores 0,1,0,1". Both
 servers are child processes on free loopback ports in 7200-7299, stopped by
 PID on exit. Output: one line per failing case (first differing command and
 both replies, -v for every difference), then last the line
@@ -23,8 +25,8 @@ Case files (cases/*.txt)
     SET "a\x00b" "x\r\ny"         a command, split the way redis-cli does:
                                   "double quotes" with \\ \" \n \r \t \b \a \xHH,
                                   'single quotes' with \' only
-Every case runs on two fresh connections (RESP2, db 0) after FLUSHALL. All
-commands of a case run even after a difference. A case must leave server-wide
+Every case runs on two fresh connections (RESP2, db 0) after FLUSHALL, one
+per server. All commands of a case run even after a difference. A case must leave server-wide
 state (CONFIG) as it found it.
 
 Directives (a line prefix; several may be combined, e.g. "@sort @approx"):
@@ -38,10 +40,20 @@ Directives (a line prefix; several may be combined, e.g. "@sort @approx"):
                      and compare the set of keys returned (errors: exactly)
     @sleep MS        sleep MS milliseconds (expiry cases)
     @raw N "BYTES"   write BYTES as is (escapes as above) and compare N replies
+    @conn2 CMD       run CMD (or "@conn2 @raw ...") on a second connection to
+                     the same server, opened (RESP2, db 0, no FLUSHALL) at its
+                     first use in the case; for a client that touches keys
+                     another one WATCHes. Not allowed inside @pipeline.
     @pipeline ... @end   the commands between them are sent in one write and
                      every reply is compared in order
     @needs NAME ...  (a line of its own) the case needs these commands or
                      "config:OPTION"s; see below
+    @cluster-oracle  (a line of its own) the oracle for this case is a
+                     redis-server started with cluster-enabled yes (own
+                     process, started at first use), because CLUSTER KEYSLOT
+                     answers only there; such a redis serves no slots, so
+                     these cases send no keyed commands. With --self-check
+                     both sides are cluster-enabled redis-servers.
 
 Cases that need what sluiced does not have yet are skipped, not passed: a
 case needs every command it sends (checked with COMMAND INFO on sluiced) and
@@ -54,6 +66,7 @@ and listed by what they wait for, so a feature that lands turns them on.
 import argparse
 import glob
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -89,6 +102,8 @@ class Conn:
         self.dead = None
 
     def close(self):
+        if self.sock is None:
+            return
         try:
             self.sock.close()
         except OSError:
@@ -262,6 +277,7 @@ class Step:
         self.flags = flags or set()
         self.approx, self.count, self.steps = approx, count, steps
         self.ms, self.raw = ms, raw
+        self.conn = 2 if "conn2" in self.flags else 1
 
 
 class Case:
@@ -269,6 +285,7 @@ class Case:
         self.file, self.name, self.lineno = file, name, lineno
         self.steps = []
         self.needs = set()
+        self.cluster = False
 
     def commands(self):
         """Upper-case names of the commands the case sends."""
@@ -294,6 +311,10 @@ def parse_line(text, where):
         tail = tail.strip()
         if word == "@sleep":
             return Step("sleep", text, ms=int(tail))
+        if word == "@conn2":
+            flags.add("conn2")
+            rest = tail
+            continue
         if word == "@raw":
             cnt, _, data = tail.partition(" ")
             raw = split_args(data)
@@ -337,6 +358,9 @@ def load_cases(path):
                 continue
             if case is None:
                 raise ValueError("%s: command before the first ## case" % where)
+            if s == "@cluster-oracle":
+                case.cluster = True
+                continue
             if s.startswith("@needs "):
                 case.needs.update(s.split()[1:])
                 continue
@@ -351,7 +375,7 @@ def load_cases(path):
                 continue
             step = parse_line(s, where)
             if pipe is not None:
-                if step.kind != "cmd" or step.flags & {"scan"}:
+                if step.kind != "cmd" or step.flags & {"scan", "conn2"}:
                     raise ValueError("%s: only plain commands in a pipeline" % where)
                 pipe.steps.append(step)
             else:
@@ -620,13 +644,20 @@ def redis_argv(port, workdir):
             "--daemonize", "no", "--bind", "127.0.0.1", "--dir", workdir]
 
 
+def redis_cluster_argv(port, workdir):
+    return redis_argv(port, workdir) + [
+        "--cluster-enabled", "yes",
+        "--cluster-config-file", os.path.join(workdir, "nodes.conf")]
+
+
 def sluiced_path():
     return os.environ.get("SLUICED") or os.path.join(
         REPO, "build", "dataplane", "sluiced")
 
 
 def sluiced_argv(port, workdir):
-    return [sluiced_path(), "--port", str(port), "--bind", "127.0.0.1"]
+    return [sluiced_path(), "--port", str(port), "--bind", "127.0.0.1"] + \
+        shlex.split(os.environ.get("SLUICED_ARGS", ""))
 
 
 # -------------------------------------------------------------------- runner
@@ -704,9 +735,26 @@ def missing_needs(cases, oracle, server):
     return out
 
 
+def conn_for(step, first, server, seconds, conns):
+    """The connection a step runs on: the case's first one, or the second
+    connection to the same server (opened at its first @conn2 step)."""
+    if step.conn == 1:
+        return first
+    if server.label not in seconds:
+        try:
+            seconds[server.label] = server.connect()
+        except OSError as e:
+            c = Conn.__new__(Conn)
+            c.sock, c.buf, c.dead = None, b"", ("closed", "connect: %s" % e)
+            seconds[server.label] = c
+        conns.append(seconds[server.label])
+    return seconds[server.label]
+
+
 def run_case(case, a, b):
     res = Result(case)
     conns = []
+    seconds = {}
     try:
         try:
             ca, ea = fresh(a)
@@ -723,8 +771,10 @@ def run_case(case, a, b):
             if step.kind == "sleep":
                 time.sleep(step.ms / 1000.0)
                 continue
-            ra = run_step_on(ca, step)
-            rb = run_step_on(cb, step)
+            xa = conn_for(step, ca, a, seconds, conns)
+            xb = conn_for(step, cb, b, seconds, conns)
+            ra = run_step_on(xa, step)
+            rb = run_step_on(xb, step)
             subs = step.steps if step.kind == "pipeline" else [step] * len(ra)
             for i, (x, y) in enumerate(zip(ra, rb)):
                 if not same(x, y, subs[i]):
@@ -734,7 +784,7 @@ def run_case(case, a, b):
                     elif step.kind == "raw" and step.count > 1:
                         text = "%s [reply %d]" % (text, i + 1)
                     res.diffs.append((text, x, y))
-            if ca.dead or cb.dead:
+            if xa.dead or xb.dead:
                 break
     finally:
         for c in conns:
@@ -747,15 +797,17 @@ def dump_case(case, server):
     c, err = fresh(server)
     if err:
         print("  " + err)
+    conns, seconds = [c], {}
     for step in case.steps:
         if step.kind == "sleep":
             time.sleep(step.ms / 1000.0)
             continue
-        replies = run_step_on(c, step)
+        replies = run_step_on(conn_for(step, c, server, seconds, conns), step)
         subs = step.steps if step.kind == "pipeline" else [step] * len(replies)
         for sub, r in zip(subs, replies):
             print("  %s -> %s" % (sub.text, show(r, 2000)))
-    c.close()
+    for x in conns:
+        x.close()
 
 
 def select_cases(args):
@@ -806,19 +858,25 @@ def main():
         return 0
 
     redis = Server("redis", redis_argv)
+    redis_c = Server("redis-cluster", redis_cluster_argv)
     if args.dump:
         try:
             redis.start()
             for case in cases:
-                dump_case(case, redis)
+                if case.cluster and redis_c.proc is None:
+                    redis_c.start()
+                dump_case(case, redis_c if case.cluster else redis)
         finally:
+            redis_c.stop()
             redis.stop()
         return 0
     if args.self_check:
         other = Server("redis2", redis_argv)
+        other_c = Server("redis2-cluster", redis_cluster_argv)
         other_label = "redis2"
     elif args.sluice_addr:
         other = Server("sluice", None, addr=args.sluice_addr)
+        other_c = other
         other_label = "sluice"
     else:
         if not os.access(sluiced_path(), os.X_OK):
@@ -827,6 +885,7 @@ def main():
             print("0 passed, %d failed" % len(cases))
             return 2
         other = Server("sluice", sluiced_argv)
+        other_c = other
         other_label = "sluice"
 
     def on_signal(signum, frame):
@@ -844,9 +903,15 @@ def main():
                 for need in lacking[case.id]:
                     skipped.setdefault(need, []).append(case.id)
                 continue
-            res = run_case(case, redis, other)
+            a, b = redis, other
+            if case.cluster:
+                a, b = redis_c, other_c
+                for srv in (a, b):
+                    if srv.argv_fn is not None and srv.proc is None:
+                        srv.start()
+            res = run_case(case, a, b)
             note = ""
-            for srv in (redis, other):
+            for srv in (a, b):
                 if not srv.alive():
                     note = " [%s died (status %s), restarted; log: %s]" % (
                         srv.label, srv.proc.returncode, srv.log_tail(300))
@@ -877,6 +942,9 @@ def main():
         print("error: %s" % e)
         failed = max(failed, 1)
     finally:
+        if other_c is not other:
+            other_c.stop()
+        redis_c.stop()
         other.stop()
         redis.stop()
     nskipped = len({c for ids in skipped.values() for c in ids})
