@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,6 +70,7 @@ void bench_config_defaults(struct bench_config *c)
     c->pipeline = 1;
     c->timeout_ns = 1000000000ull;
     c->seed = 1;
+    c->spin_ns = 0;
     c->progress = false;
 }
 
@@ -512,6 +514,8 @@ static void *worker_main(void *arg)
             return NULL;
         }
     }
+    /* Timer slack would make every timed wakeup up to 50 us late. */
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
     unsigned entries = 16;
     while (entries < (unsigned)w->nconn * 2 + 8)
         entries *= 2;
@@ -582,8 +586,11 @@ static void *worker_main(void *arg)
 
         uint64_t wait = 10000000; /* wake at least every 10 ms to check the bounds */
         if (open_loop && !sending_over) {
+            /* Sleep until spin_ns before the next due time, then poll: a
+             * wakeup is late by some microseconds, and that lateness would
+             * be counted as server latency. */
             uint64_t due = sched_peek(&sched);
-            wait = due > now ? due - now : 0;
+            wait = due > now + cfg->spin_ns ? due - now - cfg->spin_ns : 0;
         }
         if (wait == 0) {
             io_uring_submit(&w->ring);

@@ -48,6 +48,7 @@ struct bench_config {
     const char *command;    /* raw template, e.g. "LPUSH __key__ __data__"; NULL = SET/GET */
     uint64_t timeout_ns;    /* a reply later than this counts as a timeout; also the drain */
     uint64_t seed;
+    uint64_t spin_ns;       /* open loop: poll instead of sleeping this close to a due time */
     bool progress;          /* a progress line on stderr once a second */
 };
 

@@ -51,8 +51,12 @@ static void usage(FILE *f)
 "  --timeout MS          a reply later than this is a timeout; also how long\n"
 "                        to wait for stragglers after the run (1000)\n"
 "  --seed N              random seed (1)\n"
+"  --spin-us N           open loop: busy-poll for the last N us before a send\n"
+"                        is due instead of sleeping (0); trades a load-generator\n"
+"                        core for send times that are not late by a wakeup\n"
 "  --sweep               closed-loop run for capacity C, then open-loop steps\n"
-"                        at fractions of C until the server saturates\n"
+"                        at fractions of C (then +10%% of C each, up to 3x C)\n"
+"                        until the server saturates\n"
 "  --sweep-steps LIST    fractions of C (0.1,0.2,...,1.2), or with\n"
 "  --sweep-rates LIST    absolute rates instead\n"
 "  --json                one JSON object on stdout instead of the table\n"
@@ -215,9 +219,18 @@ static int sweep_one(struct bench_config *c, const double *steps, int nsteps, bo
                "p99.9", "max", "(us)");
     }
     double best = 0;
-    int rc = 0;
-    for (int i = 0; i < nsteps; i++) {
-        c->rate = absolute ? steps[i] : steps[i] * capacity;
+    int rc = 0, printed = 0;
+    /* Past the listed steps, keep adding 10% of the capacity (up to 3x it):
+     * open-loop load can outrun the closed-loop rate, since requests queued
+     * on a connection reach the server as free pipelining. */
+    int total = absolute ? nsteps : nsteps + 30;
+    for (int i = 0; i < total; i++) {
+        if (i < nsteps)
+            c->rate = absolute ? steps[i] : steps[i] * capacity;
+        else
+            c->rate = (steps[nsteps - 1] + 0.1 * (i - nsteps + 1)) * capacity;
+        if (!absolute && c->rate > 3 * capacity)
+            break;
         if (c->rate < 1)
             continue;
         if (bench_run(c, r, err, sizeof(err))) {
@@ -229,7 +242,7 @@ static int sweep_one(struct bench_config *c, const double *steps, int nsteps, bo
         if (!sat && r->achieved_rate > best)
             best = r->achieved_rate;
         if (json) {
-            printf("%s", i ? ", " : "");
+            printf("%s", printed++ ? ", " : "");
             print_json_result(stdout, c, r);
         } else {
             const struct hist *h = &r->hist;
@@ -254,7 +267,7 @@ int main(int argc, char **argv)
 {
     enum { O_SERVER = 256, O_PORT, O_CLIENTS, O_THREADS, O_CPUS, O_RATE, O_ARRIVAL, O_DURATION,
            O_REQUESTS, O_RATIO, O_KEYSPACE, O_KEYPREFIX, O_KEYDIST, O_DATASIZE, O_PIPELINE,
-           O_COMMAND, O_PREFILL, O_TIMEOUT, O_SEED, O_SWEEP, O_STEPS, O_RATES, O_JSON, O_QUIET };
+           O_COMMAND, O_PREFILL, O_TIMEOUT, O_SEED, O_SPIN, O_SWEEP, O_STEPS, O_RATES, O_JSON, O_QUIET };
     static const struct option opts[] = {
         { "server", required_argument, 0, O_SERVER },
         { "port", required_argument, 0, O_PORT },
@@ -275,6 +288,7 @@ int main(int argc, char **argv)
         { "prefill", no_argument, 0, O_PREFILL },
         { "timeout", required_argument, 0, O_TIMEOUT },
         { "seed", required_argument, 0, O_SEED },
+        { "spin-us", required_argument, 0, O_SPIN },
         { "sweep", no_argument, 0, O_SWEEP },
         { "sweep-steps", required_argument, 0, O_STEPS },
         { "sweep-rates", required_argument, 0, O_RATES },
@@ -426,6 +440,13 @@ int main(int argc, char **argv)
             if (*end)
                 BAD("--seed");
             break;
+        case O_SPIN: {
+            double v = strtod(optarg, &end);
+            if (*end || v < 0 || v > 1e6)
+                BAD("--spin-us");
+            c.spin_ns = (uint64_t)(v * 1000);
+            break;
+        }
         case O_SWEEP:
             sweep = true;
             break;
