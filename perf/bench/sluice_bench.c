@@ -55,7 +55,7 @@ static void usage(FILE *f)
 "                        is due instead of sleeping (0); trades a load-generator\n"
 "                        core for send times that are not late by a wakeup\n"
 "  --sweep               closed-loop run for capacity C, then open-loop steps\n"
-"                        at fractions of C (then +10%% of C each, up to 3x C)\n"
+"                        at fractions of C (then +10%% of C each, up to 2x C)\n"
 "                        until the server saturates\n"
 "  --sweep-steps LIST    fractions of C (0.1,0.2,...,1.2), or with\n"
 "  --sweep-rates LIST    absolute rates instead\n"
@@ -220,7 +220,7 @@ static int sweep_one(struct bench_config *c, const double *steps, int nsteps, bo
     }
     double best = 0;
     int rc = 0, printed = 0;
-    /* Past the listed steps, keep adding 10% of the capacity (up to 3x it):
+    /* Past the listed steps, keep adding 10% of the capacity (up to 2x it):
      * open-loop load can outrun the closed-loop rate, since requests queued
      * on a connection reach the server as free pipelining. */
     int total = absolute ? nsteps : nsteps + 30;
@@ -229,7 +229,7 @@ static int sweep_one(struct bench_config *c, const double *steps, int nsteps, bo
             c->rate = absolute ? steps[i] : steps[i] * capacity;
         else
             c->rate = (steps[nsteps - 1] + 0.1 * (i - nsteps + 1)) * capacity;
-        if (!absolute && c->rate > 3 * capacity)
+        if (!absolute && c->rate > 2 * capacity)
             break;
         if (c->rate < 1)
             continue;
