@@ -2,11 +2,12 @@
  * error texts, then routing to the shard that owns the keys.
  *
  * Routing: key -> slot is CRC16(key or its {hash tag}) mod 16384, as Redis
- * Cluster computes it; slot -> shard goes through slot_owner[]. With one
- * worker every slot maps to shard 0 and every command runs inline. The
- * shard-per-core step adds the hand-off through a ring for commands whose
- * owner is another worker; route() is the one place that decides.
+ * Cluster computes it; slot -> worker is a contiguous range per worker
+ * (dp_owner). With one worker every command runs inline; with several,
+ * execute() decides between inline, a hand-off to the owner through a ring,
+ * and holding several shards (shards.c).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,7 +17,6 @@
 #define SLOTS 16384
 
 static uint16_t crc16_table[256];
-static uint16_t slot_owner[SLOTS]; /* all zero: one shard owns every slot */
 
 static void crc16_init(void)
 {
@@ -51,16 +51,42 @@ unsigned dp_keyslot(const char *key, size_t len)
     return crc16(key, len) & (SLOTS - 1);
 }
 
-/* The shard that must run this command: the owner of its first key, or the
- * client's own worker's shard for keyless commands. Until the shard-per-core
- * hand-off exists there is one worker and it owns every slot, so the owner
- * is always the local shard. */
+/* Slot -> owning worker: contiguous ranges of slots per worker, as a
+ * cluster would split them. */
+int dp_owner(unsigned slot)
+{
+    return (int)((slot * (unsigned)server.nworkers) / SLOTS);
+}
+
+static uint64_t all_shards(void)
+{
+    return server.nworkers >= 64 ? ~0ull : (1ull << server.nworkers) - 1;
+}
+
+uint64_t dp_shard_mask(struct client *c, const struct command *cmd, int argc,
+                       const struct resp_arg *argv)
+{
+    if (cmd->fn == cmd_exec)
+        return multi_shard_mask(c);
+    if (cmd->flags & CMD_KEYSPACE)
+        return all_shards();
+    if (cmd->first_key <= 0 || cmd->first_key >= argc)
+        return 0;
+    int last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
+    uint64_t mask = 0;
+    for (int i = cmd->first_key; i <= last && i < argc; i += cmd->key_step)
+        mask |= 1ull << dp_owner(dp_keyslot(argv[i].ptr, argv[i].len));
+    return mask;
+}
+
+/* The shard that owns the command's first key (the client's own worker's
+ * shard for keyless commands). */
 static struct shard *route(struct client *c, const struct command *cmd, int argc,
                            const struct resp_arg *argv)
 {
-    if (cmd->first_key > 0 && cmd->first_key < argc) {
+    if (server.nworkers > 1 && cmd->first_key > 0 && cmd->first_key < argc) {
         const struct resp_arg *k = &argv[cmd->first_key];
-        return server.workers[slot_owner[dp_keyslot(k->ptr, k->len)]].shard;
+        return shard_of_key(k->ptr, k->len);
     }
     return c->w->shard;
 }
@@ -70,20 +96,25 @@ static bool arity_ok(const struct command *cmd, int argc)
     return cmd->arity > 0 ? argc == cmd->arity : argc >= -cmd->arity;
 }
 
-static void reply_unknown(struct client *c, int argc, const struct resp_arg *argv)
+
+static struct shard *all_shard_list[MAX_WORKERS];
+
+/* Where a reply made here goes: straight to the client, or, while an
+ * earlier command of the client is away on another shard, into a new slot
+ * at the end of its reply queue (*slot; the caller completes it). */
+struct reply *reply_target(struct client *c, struct msg **slot)
 {
-    char args[512];
-    size_t off = 0;
-    args[0] = '\0';
-    for (int i = 1; i < argc && off < 128; i++)
-        off += (size_t)snprintf(args + off, sizeof(args) - off, "'%.*s' ",
-                                (int)(argv[i].len < 128 - off ? argv[i].len : 128 - off),
-                                argv[i].ptr);
-    reply_errorf(&c->reply, "ERR unknown command '%.*s', with args beginning with: %s",
-                 (int)(argv[0].len < 128 ? argv[0].len : 128), argv[0].ptr, args);
+    *slot = NULL;
+    if (!c->rq_head)
+        return &c->reply;
+    *slot = msg_new(MSG_REPLY, c->w);
+    reply_init(&(*slot)->reply, c->reply.proto);
+    client_queue_slot(c, *slot);
+    return &(*slot)->reply;
 }
 
-void execute(struct client *c, const struct command *cmd, int argc, const struct resp_arg *argv)
+void run_held(struct client *c, const struct command *cmd, int argc, const struct resp_arg *argv,
+              struct reply *out)
 {
     struct shard *s = route(c, cmd, argc, argv);
     struct cmd_ctx ctx = {
@@ -92,13 +123,53 @@ void execute(struct client *c, const struct command *cmd, int argc, const struct
         .dbid = c->dbid,
         .argc = argc,
         .argv = argv,
-        .out = &c->reply,
+        .out = out,
         .client = c,
         .cmd = cmd,
     };
+    if (server.nworkers > 1) {
+        if (!all_shard_list[0])
+            for (int i = 0; i < server.nworkers; i++)
+                all_shard_list[i] = server.workers[i].shard;
+        ctx.key_shard = shard_of_key;
+        ctx.all = all_shard_list;
+        ctx.nall = server.nworkers;
+    }
     c->lastcmd = cmd;
     cmd->fn(&ctx);
     atomic_fetch_add_explicit(&server.stats.commands_processed, 1, memory_order_relaxed);
+}
+
+/* Run a command for a client. One worker: inline. Several: inline when it
+ * needs no shard or only ours; sent to the owner when it needs exactly one
+ * other shard; otherwise run here with every shard it needs held. While
+ * an earlier command of the client is away, the reply goes into a slot of
+ * the client's reply queue so replies keep request order. */
+void execute(struct client *c, const struct command *cmd, int argc, const struct resp_arg *argv)
+{
+    struct worker *w = c->w;
+    if (server.nworkers == 1)
+        return run_held(c, cmd, argc, argv, &c->reply);
+
+    uint64_t mask = dp_shard_mask(c, cmd, argc, argv);
+    uint64_t me = 1ull << w->id;
+    /* EXEC and WATCH change the client itself: they always run here. */
+    bool client_bound = cmd->fn == cmd_exec || cmd->fn == cmd_watch;
+    if (mask && !(mask & (mask - 1)) && mask != me && !client_bound) {
+        c->lastcmd = cmd;
+        atomic_fetch_add_explicit(&server.stats.commands_processed, 1, memory_order_relaxed);
+        return shards_send(w, c, __builtin_ctzll(mask), cmd, argc, argv);
+    }
+    struct msg *slot;
+    struct reply *out = reply_target(c, &slot);
+    bool held = mask & ~me;
+    if (held)
+        shards_acquire(w, mask);
+    run_held(c, cmd, argc, argv, out);
+    if (held)
+        shards_release(w, mask);
+    if (slot)
+        client_reply_done(slot);
 }
 
 /* Commands that act on the transaction itself run at once even in MULTI. */
@@ -108,14 +179,37 @@ static bool txn_control(const struct command *cmd)
            cmd->fn == cmd_watch || cmd->fn == cmd_quit || cmd->fn == cmd_reset;
 }
 
+/* Refuse a request with an error, in order with the client's other
+ * replies; inside MULTI a refusal makes EXEC abort, as in Redis. */
+static void refuse(struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void refuse(struct client *c, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    struct msg *slot;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    c->flags |= (c->flags & CL_MULTI) ? CL_DIRTY_EXEC : 0;
+    reply_error(reply_target(c, &slot), buf);
+    if (slot)
+        client_reply_done(slot);
+}
+
 void dispatch(struct client *c, int argc, const struct resp_arg *argv)
 {
     const struct command *cmd = cmd_lookup(argv[0].ptr, argv[0].len);
 
-    /* A refused command inside MULTI makes EXEC abort, as in Redis. */
     if (!cmd) {
-        c->flags |= (c->flags & CL_MULTI) ? CL_DIRTY_EXEC : 0;
-        return reply_unknown(c, argc, argv);
+        char args[512];
+        size_t off = 0;
+        args[0] = '\0';
+        for (int i = 1; i < argc && off < 128; i++)
+            off += (size_t)snprintf(args + off, sizeof(args) - off, "'%.*s' ",
+                                    (int)(argv[i].len < 128 - off ? argv[i].len : 128 - off),
+                                    argv[i].ptr);
+        return refuse(c, "ERR unknown command '%.*s', with args beginning with: %s",
+                      (int)(argv[0].len < 128 ? argv[0].len : 128), argv[0].ptr, args);
     }
     if (cmd->subs && argc >= 2) {
         const struct command *sub = cmd_lookup_sub(cmd, argv[1].ptr, argv[1].len);
@@ -125,22 +219,24 @@ void dispatch(struct client *c, int argc, const struct resp_arg *argv)
             for (size_t i = 0; i <= n && i < sizeof(up); i++)
                 up[i] = (char)(cmd->name[i] >= 'a' && cmd->name[i] <= 'z' ? cmd->name[i] - 32
                                                                           : cmd->name[i]);
-            c->flags |= (c->flags & CL_MULTI) ? CL_DIRTY_EXEC : 0;
-            return reply_errorf(&c->reply, "ERR unknown subcommand '%.*s'. Try %s HELP.",
-                                (int)(argv[1].len < 128 ? argv[1].len : 128), argv[1].ptr, up);
+            return refuse(c, "ERR unknown subcommand '%.*s'. Try %s HELP.",
+                          (int)(argv[1].len < 128 ? argv[1].len : 128), argv[1].ptr, up);
         }
         cmd = sub;
     }
     if (!arity_ok(cmd, argc)) {
-        c->flags |= (c->flags & CL_MULTI) ? CL_DIRTY_EXEC : 0;
-        return reply_errorf(&c->reply, "ERR wrong number of arguments for '%s' command",
-                            cmd_fullname(cmd));
+        if (cmd->fn == cmd_exec && (c->flags & CL_MULTI)) {
+            /* A refused EXEC ends the transaction, saying why (Redis). */
+            multi_reset(c);
+            c->flags &= ~CL_MULTI;
+            return refuse(c, "EXECABORT Transaction discarded because of: wrong number of "
+                             "arguments for '%s' command", cmd_fullname(cmd));
+        }
+        return refuse(c, "ERR wrong number of arguments for '%s' command", cmd_fullname(cmd));
     }
     if ((c->flags & CL_MULTI) && !txn_control(cmd)) {
-        if (cmd->flags & CMD_NO_MULTI) {
-            c->flags |= CL_DIRTY_EXEC;
-            return reply_error(&c->reply, "ERR Command not allowed inside a transaction");
-        }
+        if (cmd->flags & CMD_NO_MULTI)
+            return refuse(c, "ERR Command not allowed inside a transaction");
         return multi_queue(c, cmd, argc, argv);
     }
     execute(c, cmd, argc, argv);

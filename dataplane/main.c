@@ -57,7 +57,10 @@ static void make_run_id(void)
 }
 
 /* Bind one TCP address; returns the fd, or -1 with errno set. */
-static int listen_tcp(const char *addr, int port, int *err_stage)
+/* Bind one TCP address; with reuseport, several sockets share the port
+ * (one per worker) and the kernel spreads connections by flow hash. */
+static int listen_tcp(const char *addr, int port, bool reuseport, bool do_listen,
+                      int *err_stage)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICHOST};
@@ -84,13 +87,15 @@ static int listen_tcp(const char *addr, int port, int *err_stage)
     }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (reuseport)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     if (res->ai_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     if (bind(fd, res->ai_addr, res->ai_addrlen) < 0) {
         *err_stage = 1;
         goto fail;
     }
-    if (listen(fd, (int)config.tcp_backlog) < 0) {
+    if (do_listen && listen(fd, (int)config.tcp_backlog) < 0) {
         *err_stage = 2;
         goto fail;
     }
@@ -104,19 +109,33 @@ fail:;
     return -1;
 }
 
+static void add_listener(struct worker *w, int fd)
+{
+    if (w->nlisten == MAX_LISTENERS_PER_WORKER)
+        fatal("Too many bind addresses specified.");
+    w->listen_fds[w->nlisten++] = fd;
+}
+
+/* Connections are spread over workers with SO_REUSEPORT: every worker has
+ * its own listening socket per address and accepts on it, so accepting
+ * needs no hand-off between cores and the kernel balances by flow hash.
+ * A socket without SO_REUSEPORT is bound first, alone, so that a port
+ * already in use (by another sluiced too) fails here with a clear message.
+ * The Unix socket is served by worker 0. */
 static void open_listeners(void)
 {
     static const char *const stage[] = {"socket", "bind", "listen"};
     char *addrs = strdup(config.bind);
     char *save = NULL;
+    bool multi = server.nworkers > 1;
 
-    server.unix_fd = -1;
+    server.unix_listen_fd = -1;
     if (config.port > 0) {
         for (char *a = strtok_r(addrs, " ", &save); a; a = strtok_r(NULL, " ", &save)) {
             bool optional = a[0] == '-';
             if (optional)
                 a++;
-            int st = 0, fd = listen_tcp(a, (int)config.port, &st);
+            int st = 0, fd = listen_tcp(a, (int)config.port, false, !multi, &st);
             if (fd < 0) {
                 if (optional && (errno == EADDRNOTAVAIL || errno == EAFNOSUPPORT ||
                                  errno == EPROTONOSUPPORT))
@@ -129,9 +148,20 @@ static void open_listeners(void)
                             strerror(errno));
                 exit(1);
             }
-            if (server.nlisten == MAX_LISTENERS - 1)
-                fatal("Too many bind addresses specified.");
-            server.listen_fds[server.nlisten++] = fd;
+            if (!multi) {
+                add_listener(&server.workers[0], fd);
+                continue;
+            }
+            close(fd); /* the probe: the port is free */
+            for (int i = 0; i < server.nworkers; i++) {
+                int wfd = listen_tcp(a, (int)config.port, true, true, &st);
+                if (wfd < 0) {
+                    log_msg(LL_WARNING, "Could not create listening socket %s:%lld for worker %d: %s",
+                            a, config.port, i, strerror(errno));
+                    exit(1);
+                }
+                add_listener(&server.workers[i], wfd);
+            }
         }
     }
     free(addrs);
@@ -150,11 +180,30 @@ static void open_listeners(void)
         }
         if (config.unixsocketperm)
             chmod(config.unixsocket, (mode_t)config.unixsocketperm);
-        server.unix_fd = server.nlisten;
-        server.listen_fds[server.nlisten++] = fd;
+        server.unix_listen_fd = fd;
+        add_listener(&server.workers[0], fd);
     }
-    if (server.nlisten == 0)
+    if (server.workers[0].nlisten == 0)
         fatal("Configured to not listen anywhere (port 0 and no unixsocket), exiting.");
+}
+
+/* dataplane-cores "0,2-3" -> cores[] (repeats allowed: several workers may
+ * share a core); returns the count, 0 for an empty list. */
+static int parse_cores(const char *list, int *cores, int max)
+{
+    int n = 0;
+    for (const char *p = list; p && *p && n < max;) {
+        char *end;
+        long a = strtol(p, &end, 10), b = a;
+        p = end;
+        if (*p == '-')
+            b = strtol(p + 1, &end, 10), p = end;
+        for (long c = a; c <= b && n < max; c++)
+            cores[n++] = (int)c;
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
+    return n;
 }
 
 static void daemonize(void)
@@ -173,13 +222,6 @@ static void daemonize(void)
         if (fd > STDERR_FILENO)
             close(fd);
     }
-}
-
-static int first_core(const char *list)
-{
-    if (!list || !*list)
-        return -1;
-    return atoi(list);
 }
 
 static void apply_max_string(void) { store_max_string = config.proto_max_bulk_len; }
@@ -236,7 +278,26 @@ int main(int argc, char **argv)
     log_msg(LL_NOTICE, "oO0OoO0OoO0Oo sluice is starting oO0OoO0OoO0Oo");
     log_msg(LL_NOTICE, "sluice version=%s, bits=%d, pid=%d, just started", SLUICE_VERSION,
             (int)sizeof(void *) * 8, (int)getpid());
+
+    int cores[MAX_WORKERS];
+    int ncores = parse_cores(config.dataplane_cores, cores, MAX_WORKERS);
+    long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+    server.nworkers = ncores ? ncores : 1;
+    server.workers = calloc((size_t)server.nworkers, sizeof(struct worker));
+    for (int i = 0; i < server.nworkers; i++) {
+        server.workers[i].id = i;
+        server.workers[i].cpu = ncores ? cores[i] : -1;
+        if (server.workers[i].cpu >= ncpu) {
+            log_msg(LL_WARNING, "dataplane-cores: core %d does not exist on this machine",
+                    server.workers[i].cpu);
+            return 1;
+        }
+    }
     open_listeners();
+    if (shards_init() != 0) {
+        log_msg(LL_WARNING, "Out of memory creating the rings between workers");
+        return 1;
+    }
 
     if (config.pidfile && config.pidfile[0]) {
         FILE *f = fopen(config.pidfile, "w");
@@ -255,20 +316,8 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-    const char *cores = config.dataplane_cores;
-    if (cores && strpbrk(cores, ",- "))
-        log_msg(LL_WARNING, "dataplane-cores lists several cores; this build runs one worker "
-                            "(on the first core) until shard-per-core lands");
-    server.nworkers = 1;
-    server.workers = calloc((size_t)server.nworkers, sizeof(struct worker));
     for (int i = 0; i < server.nworkers; i++) {
         struct worker *w = &server.workers[i];
-        w->id = i;
-        w->cpu = first_core(cores);
-        if (w->cpu >= sysconf(_SC_NPROCESSORS_CONF)) {
-            log_msg(LL_WARNING, "dataplane-cores: core %d does not exist on this machine", w->cpu);
-            return 1;
-        }
         if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
             log_msg(LL_WARNING, "Cannot start worker thread");
             return 1;
@@ -280,6 +329,10 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    /* Every ring exists now: let the workers start serving. */
+    atomic_store(&server.started, 1);
+    log_msg(LL_NOTICE, "%d dataplane worker%s, one shard each", server.nworkers,
+            server.nworkers > 1 ? "s" : "");
     log_msg(LL_NOTICE, "Ready to accept connections");
 
     while (!atomic_load(&server.stop)) {
@@ -296,8 +349,9 @@ int main(int argc, char **argv)
         worker_wake(&server.workers[i]);
     for (int i = 0; i < server.nworkers; i++)
         pthread_join(server.workers[i].thread, NULL);
-    for (int i = 0; i < server.nlisten; i++)
-        close(server.listen_fds[i]);
+    for (int i = 0; i < server.nworkers; i++)
+        for (int j = 0; j < server.workers[i].nlisten; j++)
+            close(server.workers[i].listen_fds[j]);
     if (config.unixsocket && config.unixsocket[0])
         unlink(config.unixsocket);
     if (config.pidfile && config.pidfile[0])

@@ -13,8 +13,9 @@
  *   between, so the transaction is atomic. Runtime errors of one command do
  *   not roll back the others.
  *
- * With one shard every key is local; the shard-per-core issue adds locking
- * the shards a transaction touches before EXEC runs it.
+ * With several shards, EXEC holds every shard its queued commands and its
+ * watched keys touch (multi_shard_mask) for the whole run, and WATCH,
+ * UNWATCH and the clean-up hold the shards of the keys they register with.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,10 @@ void multi_queue(struct client *c, const struct command *cmd, int argc,
             abort();
     }
     c->mq[c->mq_len++] = (struct queued_cmd){.cmd = cmd, .argc = argc, .argv = copy};
-    reply_simple(&c->reply, "QUEUED");
+    struct msg *slot;
+    reply_simple(reply_target(c, &slot), "QUEUED");
+    if (slot)
+        client_reply_done(slot);
 }
 
 static void discard_queue(struct client *c)
@@ -64,14 +68,38 @@ static void discard_queue(struct client *c)
     c->flags &= ~(CL_MULTI | CL_DIRTY_EXEC);
 }
 
-static void unwatch_all(struct client *c)
+static struct shard *key_owner(struct client *c, const struct watched_key *wk)
 {
-    struct shard *s = c->w->shard;
+    return server.nworkers > 1 ? shard_of_key(wk->key, wk->klen) : c->w->shard;
+}
+
+static uint64_t watched_mask(struct client *c)
+{
+    uint64_t mask = 0;
+    for (int i = 0; i < c->nwatched; i++)
+        mask |= 1ull << dp_owner(dp_keyslot(c->watched[i].key, c->watched[i].klen));
+    return mask;
+}
+
+/* Forget every watched key. held: the caller already holds their shards
+ * (EXEC); otherwise they are taken here when there are several. At
+ * shutdown the shards are freed whole, so nothing is unregistered. */
+static void unwatch_all(struct client *c, bool held)
+{
+    bool lock = server.nworkers > 1 && !held && c->nwatched;
+    uint64_t mask = lock ? watched_mask(c) : 0;
+    bool stopping = atomic_load(&server.stop);
+
+    if (lock && !stopping)
+        shards_acquire(c->w, mask);
     for (int i = 0; i < c->nwatched; i++) {
         struct watched_key *wk = &c->watched[i];
-        db_unwatch(&s->db[wk->dbid], wk->key, wk->klen, &c->dirty_cas);
+        if (!stopping)
+            db_unwatch(&key_owner(c, wk)->db[wk->dbid], wk->key, wk->klen, &c->dirty_cas);
         free(wk->key);
     }
+    if (lock && !stopping)
+        shards_release(c->w, mask);
     free(c->watched);
     c->watched = NULL;
     c->nwatched = c->watched_cap = 0;
@@ -81,7 +109,15 @@ static void unwatch_all(struct client *c)
 void multi_reset(struct client *c)
 {
     discard_queue(c);
-    unwatch_all(c);
+    unwatch_all(c, false);
+}
+
+uint64_t multi_shard_mask(struct client *c)
+{
+    uint64_t mask = watched_mask(c);
+    for (int i = 0; i < c->mq_len; i++)
+        mask |= dp_shard_mask(c, c->mq[i].cmd, c->mq[i].argc, c->mq[i].argv);
+    return mask;
 }
 
 void cmd_multi(struct cmd_ctx *c)
@@ -104,9 +140,9 @@ void cmd_discard(struct cmd_ctx *c)
  * anyone touching it yet, still fails the transaction. */
 static bool watched_key_expired(struct client *k)
 {
-    struct shard *s = k->w->shard;
     for (int i = 0; i < k->nwatched; i++) {
         struct watched_key *wk = &k->watched[i];
+        struct shard *s = key_owner(k, wk);
         if (wk->expired_at_watch)
             continue;
         struct entry **ref = dict_find_ref(&s->db[wk->dbid].keys, wk->key, wk->klen);
@@ -123,12 +159,14 @@ void cmd_exec(struct cmd_ctx *c)
     if (!(k->flags & CL_MULTI))
         return reply_error(c->out, "ERR EXEC without MULTI");
     if (k->flags & CL_DIRTY_EXEC) {
-        multi_reset(k);
+        discard_queue(k);
+        unwatch_all(k, true);
         return reply_error(c->out,
                            "EXECABORT Transaction discarded because of previous errors.");
     }
     if (k->dirty_cas || watched_key_expired(k)) {
-        multi_reset(k);
+        discard_queue(k);
+        unwatch_all(k, true);
         return reply_null_array(c->out);
     }
     /* Detach the queue first: the commands run with the client out of MULTI
@@ -138,11 +176,12 @@ void cmd_exec(struct cmd_ctx *c)
     k->mq = NULL;
     k->mq_len = k->mq_cap = 0;
     k->flags &= ~CL_MULTI;
-    unwatch_all(k);
+    unwatch_all(k, true);
 
+    /* Every shard involved is held (or there is one): run them here. */
     reply_array(c->out, n);
     for (int i = 0; i < n; i++) {
-        execute(k, q[i].cmd, q[i].argc, q[i].argv);
+        run_held(k, q[i].cmd, q[i].argc, q[i].argv, c->out);
         free(q[i].argv);
     }
     free(q);
@@ -168,20 +207,21 @@ void cmd_watch(struct cmd_ctx *c)
             if (!k->watched)
                 abort();
         }
-        struct entry **ref = dict_find_ref(&c->db->keys, a->ptr, a->len);
+        struct db *db = arg_db(c, i);
+        struct entry **ref = dict_find_ref(&db->keys, a->ptr, a->len);
         struct watched_key *wk = &k->watched[k->nwatched++];
         wk->dbid = c->dbid;
         wk->klen = a->len;
         wk->key = xmalloc(a->len ? a->len : 1);
         memcpy(wk->key, a->ptr, a->len);
-        wk->expired_at_watch = ref && entry_is_expired(c->shard, *ref);
-        db_watch(c->db, a->ptr, a->len, &k->dirty_cas);
+        wk->expired_at_watch = ref && entry_is_expired(arg_shard(c, i), *ref);
+        db_watch(db, a->ptr, a->len, &k->dirty_cas);
     }
     reply_ok(c->out);
 }
 
 void cmd_unwatch(struct cmd_ctx *c)
 {
-    unwatch_all(c->client);
+    unwatch_all(c->client, false);
     reply_ok(c->out);
 }

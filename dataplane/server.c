@@ -345,8 +345,10 @@ static void client_kill(struct cmd_ctx *c)
             killed++;
             if (k == me)
                 me->flags |= CL_CLOSE_AFTER_REPLY;
-            else
+            else if (k->w == me->w)
                 client_close(k, "killed by CLIENT KILL");
+            else
+                shutdown(k->fd, SHUT_RDWR); /* its own worker sees EOF and closes it */
         }
     }
     if (old_style) {

@@ -20,9 +20,39 @@
 
 #include "config.h"
 #include "resp.h"
+#include "ring.h"
 #include "store.h"
 
 struct worker;
+struct command;
+
+#define MAX_WORKERS 64
+#define MAX_LISTENERS_PER_WORKER 18 /* 16 bind addresses + Unix socket */
+
+/* Completion tags in io_uring user_data (low 3 bits; pointers are 8-aligned). */
+enum { OP_RECV = 1, OP_SEND = 2, OP_ACCEPT = 3, OP_WAKE = 4, OP_BELL = 5 };
+
+/* A message between workers (shards.c). EXEC carries a copied command to
+ * the shard's owner and comes back as REPLY with the reply filled in; a
+ * REPLY also serves as a client's queued reply slot. LOCK, GRANT and
+ * UNLOCK move a shard between its owner and a multi-shard command. */
+enum msg_kind { MSG_EXEC, MSG_REPLY, MSG_LOCK, MSG_GRANT, MSG_UNLOCK };
+
+struct msg {
+    int kind;
+    int from;             /* the worker that sent it */
+    struct msg *next;     /* in the client's reply queue */
+    struct msg *snext;    /* in a worker's stash (a reply can be in both) */
+    struct client *client;
+    const struct command *cmd;
+    int dbid;
+    int argc;
+    struct resp_arg *args; /* copied arguments (one allocation) */
+    bool done;            /* reply complete (REPLY, or a local slot) */
+    struct reply reply;
+};
+
+enum { MODE_NORMAL, MODE_COORD, MODE_PARKED };
 
 enum {
     CL_CLOSE_AFTER_REPLY = 1u << 0, /* QUIT, protocol error: flush then close */
@@ -74,6 +104,10 @@ struct client {
     struct watched_key *watched;
     int nwatched, watched_cap;
     int dirty_cas; /* set by the store when a watched key changes */
+    /* Replies that must wait for an earlier command still running on
+     * another shard, in request order (shards.c). */
+    struct msg *rq_head, *rq_tail;
+    int away; /* commands of this client out on other workers */
 };
 
 /* One dataplane worker: a thread, its ring, its shard, its clients. */
@@ -93,9 +127,20 @@ struct worker {
     int64_t next_cron_ms;
     _Atomic int ready;
     bool min_wait_ok; /* the kernel honours min_wait_usec */
+    /* shard-per-core (shards.c) */
+    int nlisten;                 /* listening sockets this worker accepts on */
+    int listen_fds[MAX_LISTENERS_PER_WORKER];
+    struct ring **in, **out;     /* in[j]: ring from worker j; out[j]: to j */
+    uint64_t bells;              /* peers to wake at the end of this turn */
+    struct msg *stash_head, *stash_tail; /* messages waiting for the shard */
+    int mode;
+    int lent_to;                 /* worker holding our shard, or -1 */
+    bool self_held, want_self;   /* our own multi-shard command holds it */
+    uint64_t granted;            /* shards granted to our multi-shard command */
+    int lockq[MAX_WORKERS];      /* workers waiting for our shard, FIFO */
+    int lockq_head, lockq_len;
 };
 
-#define MAX_LISTENERS 17
 
 struct server_stats {
     _Atomic uint64_t connections_received;
@@ -109,9 +154,8 @@ struct server_stats {
 struct server {
     int nworkers;
     struct worker *workers;
-    int listen_fds[MAX_LISTENERS];
-    int nlisten;
-    int unix_fd; /* index into listen_fds of the Unix socket, or -1 */
+    int unix_listen_fd; /* the Unix socket's listening fd, or -1 */
+    _Atomic int started; /* every worker is set up (rings may be used) */
     _Atomic int stop;
     _Atomic int connected_clients;
     _Atomic uint64_t next_client_id;
@@ -131,6 +175,26 @@ void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 int log_open(void);
 
 /* worker.c */
+/* An SQE of this worker's ring (submits to make room when full). */
+struct io_uring_sqe *worker_sqe(struct worker *w);
+/* Put a client's reply slot (a REPLY message) at the end of its queue;
+ * client_reply_done marks one complete and flushes the queue's done head. */
+void client_queue_slot(struct client *c, struct msg *m);
+void client_reply_done(struct msg *m);
+
+/* shards.c */
+int shards_init(void);
+struct shard *shard_of_key(const void *key, size_t len);
+struct msg *msg_new(int kind, struct worker *from);
+void msg_free(struct msg *m);
+void post(struct worker *w, int to, struct msg *m);
+void ring_bells(struct worker *w);
+void shards_poll(struct worker *w);
+void shards_acquire(struct worker *w, uint64_t mask);
+void shards_release(struct worker *w, uint64_t mask);
+void shards_send(struct worker *w, struct client *c, int owner, const struct command *cmd,
+                 int argc, const struct resp_arg *argv);
+
 /* Thread entry: set up the worker (ring, buffers, shard) and run its loop.
  * Sets w->ready to 1 once serving, or -1 if set-up failed. */
 void *worker_main(void *arg);
@@ -144,6 +208,20 @@ int64_t ustime(void);
 void dispatch(struct client *c, int argc, const struct resp_arg *argv);
 /* Run a looked-up, arity-checked command now, on the shard that owns it. */
 void execute(struct client *c, const struct command *cmd, int argc, const struct resp_arg *argv);
+/* Where a reply made now goes (see dispatch.c); *slot, when set, must be
+ * completed with client_reply_done once the reply is written. */
+struct reply *reply_target(struct client *c, struct msg **slot);
+/* Run a command on this thread with every shard it needs already held
+ * (multi-shard: keys resolve to their owners), writing to out. */
+void run_held(struct client *c, const struct command *cmd, int argc, const struct resp_arg *argv,
+              struct reply *out);
+/* Key slot (CRC16 with hash tags) and the worker that owns a slot. */
+unsigned dp_keyslot(const char *key, size_t len);
+int dp_owner(unsigned slot);
+/* The shards a command touches, as a bit mask (0: none). */
+uint64_t dp_shard_mask(struct client *c, const struct command *cmd, int argc,
+                       const struct resp_arg *argv);
+uint64_t multi_shard_mask(struct client *c);
 
 /* multi.c */
 /* Queue a command inside MULTI (replies +QUEUED). */

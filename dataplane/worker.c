@@ -35,8 +35,6 @@
 #define BUF_COUNT 512   /* power of two */
 #define BUF_SIZE 16384
 
-enum { OP_RECV = 1, OP_SEND = 2, OP_ACCEPT = 3, OP_WAKE = 4 };
-
 #define UD(ptr, op) ((uint64_t)(uintptr_t)(ptr) | (op))
 #define UD_OP(ud) ((int)((ud) & 7))
 #define UD_PTR(ud) ((void *)(uintptr_t)((ud) & ~(uint64_t)7))
@@ -77,7 +75,7 @@ static int ring_enter(struct worker *w, unsigned batch_us, const struct __kernel
                         IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, sizeof(arg));
 }
 
-static struct io_uring_sqe *get_sqe(struct worker *w)
+struct io_uring_sqe *worker_sqe(struct worker *w)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
     while (!sqe) {
@@ -89,14 +87,14 @@ static struct io_uring_sqe *get_sqe(struct worker *w)
 
 static void arm_accept(struct worker *w, int idx)
 {
-    struct io_uring_sqe *sqe = get_sqe(w);
-    io_uring_prep_multishot_accept(sqe, server.listen_fds[idx], NULL, NULL, SOCK_CLOEXEC);
+    struct io_uring_sqe *sqe = worker_sqe(w);
+    io_uring_prep_multishot_accept(sqe, w->listen_fds[idx], NULL, NULL, SOCK_CLOEXEC);
     io_uring_sqe_set_data64(sqe, ((uint64_t)idx << 3) | OP_ACCEPT);
 }
 
 static void arm_recv(struct client *c)
 {
-    struct io_uring_sqe *sqe = get_sqe(c->w);
+    struct io_uring_sqe *sqe = worker_sqe(c->w);
     io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = BUF_GROUP;
@@ -106,7 +104,7 @@ static void arm_recv(struct client *c)
 
 static void arm_doorbell(struct worker *w)
 {
-    struct io_uring_sqe *sqe = get_sqe(w);
+    struct io_uring_sqe *sqe = worker_sqe(w);
     io_uring_prep_read(sqe, w->doorbell, &w->doorbell_val, sizeof(w->doorbell_val), 0);
     io_uring_sqe_set_data64(sqe, UD(w, OP_WAKE));
 }
@@ -215,7 +213,8 @@ static void client_free(struct client *c)
 
 static void maybe_free(struct client *c)
 {
-    if ((c->flags & CL_CLOSING) && !(c->flags & (CL_RECV_ARMED | CL_SENDING | CL_PENDING_WRITE)))
+    if ((c->flags & CL_CLOSING) && !(c->flags & (CL_RECV_ARMED | CL_SENDING | CL_PENDING_WRITE)) &&
+        c->away == 0)
         client_free(c);
 }
 
@@ -230,6 +229,41 @@ void client_close(struct client *c, const char *why)
     /* Wakes the outstanding recv with EOF; the fd is closed when freed. */
     shutdown(c->fd, SHUT_RDWR);
     maybe_free(c);
+}
+
+void client_queue_slot(struct client *c, struct msg *m)
+{
+    m->client = c;
+    m->next = NULL;
+    if (c->rq_tail)
+        c->rq_tail->next = m;
+    else
+        c->rq_head = m;
+    c->rq_tail = m;
+    c->away++;
+}
+
+/* A reply slot is complete: move every complete reply at the head of the
+ * queue to the client's output, in order. */
+void client_reply_done(struct msg *m)
+{
+    struct client *c = m->client;
+    if (!m->done) {
+        m->done = true;
+        c->away--; /* every slot counted in client_queue_slot */
+    }
+    while (c->rq_head && c->rq_head->done) {
+        struct msg *h = c->rq_head;
+        c->rq_head = h->next;
+        if (!c->rq_head)
+            c->rq_tail = NULL;
+        reply_splice(&c->reply, &h->reply);
+        msg_free(h);
+    }
+    if (c->flags & CL_CLOSING)
+        client_close(c, NULL);
+    else if (c->reply.bytes || (c->flags & CL_CLOSE_AFTER_REPLY))
+        mark_pending(c);
 }
 
 static void new_client(struct worker *w, int fd, int listener)
@@ -248,7 +282,7 @@ static void new_client(struct worker *w, int fd, int listener)
         close(fd);
         return;
     }
-    bool is_unix = listener == server.unix_fd;
+    bool is_unix = w->listen_fds[listener] == server.unix_listen_fd;
     if (!is_unix) {
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -341,6 +375,10 @@ static void process_input(struct client *c, const char *data, size_t n)
     }
     c->parser.max_bulk_len = config.proto_max_bulk_len;
     while (!(c->flags & (CL_CLOSE_AFTER_REPLY | CL_CLOSING))) {
+        /* A multi-shard command may have lent our shard out: wait for it
+         * back before running anything else. */
+        if (c->w->lent_to >= 0)
+            shards_poll(c->w);
         enum resp_status st = resp_parse(&c->parser, buf, len, &pos);
         if (st == RESP_DONE)
             dispatch(c, c->parser.argc, c->parser.argv);
@@ -349,7 +387,10 @@ static void process_input(struct client *c, const char *data, size_t n)
         else if (st == RESP_NEED_MORE)
             break;
         else {
-            reply_error(&c->reply, c->parser.err);
+            struct msg *slot;
+            reply_error(reply_target(c, &slot), c->parser.err);
+            if (slot)
+                client_reply_done(slot);
             log_msg(LL_VERBOSE, "Protocol error (%s) from client id=%llu", c->parser.err,
                     (unsigned long long)c->id);
             atomic_fetch_add_explicit(&server.stats.protocol_errors, 1, memory_order_relaxed);
@@ -421,7 +462,7 @@ static void flush_pending(struct worker *w)
             client_close(c, NULL);
         } else if (c->reply.bytes) {
             struct reply_chunk *ch = c->reply.head;
-            struct io_uring_sqe *sqe = get_sqe(w);
+            struct io_uring_sqe *sqe = worker_sqe(w);
             io_uring_prep_send(sqe, c->fd, ch->data + ch->off, ch->len - ch->off, MSG_NOSIGNAL);
             io_uring_sqe_set_data64(sqe, UD(c, OP_SEND));
             c->flags |= CL_SENDING;
@@ -473,6 +514,8 @@ static void handle_cqe(struct worker *w, struct io_uring_cqe *cqe)
         if (!atomic_load(&server.stop))
             arm_doorbell(w);
         break;
+    case OP_BELL:
+        break; /* a peer pushed to our rings; shards_poll drains them */
     }
 }
 
@@ -496,9 +539,10 @@ void *worker_main(void *arg)
     atomic_store(&w->ready, rc == 0 ? 1 : -1);
     if (rc)
         return NULL;
-    if (w->id == 0)
-        for (int i = 0; i < server.nlisten; i++)
-            arm_accept(w, i);
+    while (!atomic_load(&server.started) && !atomic_load(&server.stop))
+        usleep(100);
+    for (int i = 0; i < w->nlisten; i++)
+        arm_accept(w, i);
     arm_doorbell(w);
     shard_tick(w->shard, mstime());
     w->next_cron_ms = w->shard->now_ms;
@@ -521,9 +565,11 @@ void *worker_main(void *arg)
         }
         io_uring_cq_advance(&w->ring, count);
         busy = count >= BUSY_TURN;
+        shards_poll(w);
         if (w->shard->now_ms >= w->next_cron_ms)
             cron(w);
         flush_pending(w);
+        ring_bells(w);
     }
 
     /* Flush what is queued (e.g. replies before SHUTDOWN) and close. */

@@ -85,7 +85,7 @@ bad:
 
 struct entry *key_lookup(struct cmd_ctx *c, int i, int flags, struct entry ***ref)
 {
-    return db_lookup(c->shard, c->db, c->argv[i].ptr, c->argv[i].len, flags, ref);
+    return db_lookup(arg_shard(c, i), arg_db(c, i), c->argv[i].ptr, c->argv[i].len, flags, ref);
 }
 
 struct entry *key_lookup_type(struct cmd_ctx *c, int i, int type, int flags,

@@ -32,7 +32,32 @@ struct cmd_ctx {
     struct reply *out;
     struct client *client; /* NULL when not run for a connection */
     const struct command *cmd;
+    /* Several shards: set when the command runs with every shard it needs
+     * held by this thread (multi-key commands, EXEC, whole-keyspace
+     * commands). key_shard maps a key to the shard that owns it; all lists
+     * every shard. With one shard key_shard is NULL and all is NULL. */
+    struct shard *(*key_shard)(const void *key, size_t len);
+    struct shard *const *all;
+    int nall;
 };
+
+/* The shard and db that own argument i (a key). */
+static inline struct shard *arg_shard(const struct cmd_ctx *c, int i)
+{
+    return c->key_shard ? c->key_shard(c->argv[i].ptr, c->argv[i].len) : c->shard;
+}
+
+static inline struct db *arg_db(const struct cmd_ctx *c, int i)
+{
+    return &arg_shard(c, i)->db[c->dbid];
+}
+
+/* Shard k of the whole keyspace (k < ctx_nshards(c)). */
+static inline int ctx_nshards(const struct cmd_ctx *c) { return c->all ? c->nall : 1; }
+static inline struct shard *ctx_shard_at(const struct cmd_ctx *c, int k)
+{
+    return c->all ? c->all[k] : c->shard;
+}
 
 /* Redis's shared error texts (reply_error adds the leading '-'). */
 #define ERR_WRONGTYPE "WRONGTYPE Operation against a key holding the wrong kind of value"

@@ -530,7 +530,7 @@ void cmd_bitop(struct cmd_ctx *c)
     const struct resp_arg *dest = &c->argv[2];
     if (maxlen == 0) {
         free(src);
-        db_delete(c->shard, c->db, dest->ptr, dest->len);
+        db_delete(arg_shard(c, 2), arg_db(c, 2), dest->ptr, dest->len);
         reply_int(c->out, 0);
         return;
     }

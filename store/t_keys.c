@@ -160,7 +160,7 @@ void cmd_del(struct cmd_ctx *c)
 {
     long long n = 0;
     for (int i = 1; i < c->argc; i++)
-        if (db_delete(c->shard, c->db, c->argv[i].ptr, c->argv[i].len))
+        if (db_delete(arg_shard(c, i), arg_db(c, i), c->argv[i].ptr, c->argv[i].len))
             n++;
     reply_int(c->out, n);
 }
@@ -234,13 +234,15 @@ static int keys_visit(void *arg, struct entry *e)
 void cmd_keys(struct cmd_ctx *c)
 {
     struct keys_state k = {
-        .s = c->shard,
         .pat = c->argv[1].ptr,
         .plen = c->argv[1].len,
         .all = c->argv[1].len == 1 && c->argv[1].ptr[0] == '*',
     };
 
-    dict_foreach(&c->db->keys, keys_visit, &k);
+    for (int i = 0; i < ctx_nshards(c); i++) {
+        k.s = ctx_shard_at(c, i);
+        dict_foreach(&k.s->db[c->dbid].keys, keys_visit, &k);
+    }
     reply_array(c->out, (long long)k.n);
     for (size_t i = 0; i < k.n; i++) {
         size_t klen;
@@ -414,6 +416,8 @@ static int scan_type(const struct resp_arg *a)
  * scanGenericCommand: the cursor is checked first, then the options in
  * order; COUNT must be an integer >= 1; a later option overrides an
  * earlier one of the same name. MATCH "*" skips the matcher. */
+#define SCAN_SHARD_BITS 6 /* up to 64 shards */
+
 void cmd_scan(struct cmd_ctx *c)
 {
     uint64_t cursor;
@@ -443,9 +447,39 @@ void cmd_scan(struct cmd_ctx *c)
         }
     }
 
+    /* Several shards: the low SCAN_SHARD_BITS of the cursor name the shard
+     * being scanned and the rest is that shard's own cursor; a finished
+     * shard moves on to the next, so a full iteration covers them all. */
     struct keybuf keys = {0};
-    cursor = store_scan(c->shard, c->db, cursor, count, pat, plen, type, keybuf_add, &keys);
-
+    int n_sh = ctx_nshards(c);
+    if (n_sh == 1) {
+        cursor = store_scan(c->shard, c->db, cursor, count, pat, plen, type, keybuf_add, &keys);
+    } else {
+        int k = (int)(cursor & ((1u << SCAN_SHARD_BITS) - 1));
+        uint64_t inner = cursor >> SCAN_SHARD_BITS;
+        if (k >= n_sh)
+            return reply_error(c->out, ERR_INVALID_CURSOR);
+        /* A shard that finishes hands over to the next within the same
+         * call until some keys were found, so an empty keyspace answers 0
+         * at once, as it does with one shard. */
+        for (;;) {
+            struct shard *s = ctx_shard_at(c, k);
+            inner = store_scan(s, &s->db[c->dbid], inner, count, pat, plen, type, keybuf_add,
+                               &keys);
+            if (inner) {
+                cursor = (inner << SCAN_SHARD_BITS) | (uint64_t)k;
+                break;
+            }
+            if (++k == n_sh) {
+                cursor = 0;
+                break;
+            }
+            if (keys.n) {
+                cursor = (uint64_t)k;
+                break;
+            }
+        }
+    }
     char buf[24];
     int n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)cursor);
     reply_array(c->out, 2);
@@ -478,17 +512,33 @@ static int first_live(void *arg, struct entry *e)
 void cmd_randomkey(struct cmd_ctx *c)
 {
     struct entry *e = NULL;
+    /* Several shards: draw the shard in proportion to its size. */
+    struct shard *s = c->shard;
+    uint64_t total = 0;
+    for (int i = 0; i < ctx_nshards(c); i++)
+        total += db_size(&ctx_shard_at(c, i)->db[c->dbid]);
+    if (total && ctx_nshards(c) > 1) {
+        uint64_t pick = (uint64_t)rand() % total;
+        for (int i = 0; i < ctx_nshards(c); i++) {
+            s = ctx_shard_at(c, i);
+            uint64_t n = db_size(&s->db[c->dbid]);
+            if (pick < n)
+                break;
+            pick -= n;
+        }
+    }
+    struct db *db = &s->db[c->dbid];
 
     for (int tries = 0; tries < RANDOMKEY_TRIES; tries++) {
-        e = dict_random(&c->db->keys);
-        if (!e || !entry_is_expired(c->shard, e))
+        e = dict_random(&db->keys);
+        if (!e || !entry_is_expired(s, e))
             break;
-        delete_expired(c->shard, c->db, e);
+        delete_expired(s, db, e);
         e = NULL;
     }
-    if (!e && db_size(c->db) > 0) {
-        void *found[2] = {NULL, c->shard};
-        dict_foreach(&c->db->keys, first_live, found);
+    if (!e && db_size(db) > 0) {
+        void *found[2] = {NULL, s};
+        dict_foreach(&db->keys, first_live, found);
         e = found[0];
     }
     if (!e)
@@ -502,25 +552,27 @@ void cmd_randomkey(struct cmd_ctx *c)
  * dictSize does. */
 void cmd_dbsize(struct cmd_ctx *c)
 {
-    reply_int(c->out, (long long)db_size(c->db));
+    uint64_t n = 0;
+    for (int i = 0; i < ctx_nshards(c); i++)
+        n += db_size(&ctx_shard_at(c, i)->db[c->dbid]);
+    reply_int(c->out, (long long)n);
 }
 
 /* ---- RENAME, RENAMENX, COPY, MOVE ---- */
 
-/* Move the value of the live key src (in db from) to key dst in db to,
- * replacing whatever dst held. The entry keeps its expiry. No entry
- * pointer is kept from before: lookups elsewhere may have rehashed the
- * table or freed a chain neighbour of src. */
-static void move_value(struct cmd_ctx *c, struct db *from, const struct resp_arg *src,
-                       struct db *to, const struct resp_arg *dst)
+/* Move the value of the live key src (in db from of shard fs) to key dst in
+ * db to of shard ts, replacing whatever dst held. The entry keeps its
+ * expiry. No entry pointer is kept from before: lookups elsewhere may have
+ * rehashed the table or freed a chain neighbour of src. */
+static void move_value(struct shard *fs, struct db *from, const struct resp_arg *src,
+                       struct shard *ts, struct db *to, const struct resp_arg *dst)
 {
     struct entry **ref;
-    struct entry *e =
-        db_lookup(c->shard, from, src->ptr, src->len, LOOKUP_WRITE | LOOKUP_NOTOUCH, &ref);
+    struct entry *e = db_lookup(fs, from, src->ptr, src->len, LOOKUP_WRITE | LOOKUP_NOTOUCH, &ref);
     assert(e);
     struct entry *n = entry_rekey(e, dst->ptr, dst->len, false);
-    free(db_unlink_ref(c->shard, from, ref)); /* its value now belongs to n */
-    db_set(c->shard, to, n);
+    free(db_unlink_ref(fs, from, ref)); /* its value now belongs to n */
+    db_set(ts, to, n);
 }
 
 /* Mirrors renameGenericCommand: a missing source is an error even when
@@ -533,7 +585,8 @@ static void rename_generic(struct cmd_ctx *c, bool nx)
         return nx ? reply_int(c->out, 0) : reply_ok(c->out);
     if (key_lookup(c, 2, LOOKUP_WRITE, NULL) && nx)
         return reply_int(c->out, 0);
-    move_value(c, c->db, &c->argv[1], c->db, &c->argv[2]);
+    move_value(arg_shard(c, 1), arg_db(c, 1), &c->argv[1], arg_shard(c, 2), arg_db(c, 2),
+               &c->argv[2]);
     if (nx)
         reply_int(c->out, 1);
     else
@@ -572,18 +625,19 @@ void cmd_copy(struct cmd_ctx *c)
     }
 
     const struct resp_arg *src = &c->argv[1], *dst = &c->argv[2];
-    struct db *to = &c->shard->db[dbid];
-    if (to == c->db && args_equal(src, dst))
+    struct shard *ts = arg_shard(c, 2);
+    struct db *to = &ts->db[dbid];
+    if (dbid == c->dbid && args_equal(src, dst))
         return reply_error(c->out, ERR_SAME_OBJECT);
     if (!key_lookup(c, 1, LOOKUP_NONE, NULL))
         return reply_int(c->out, 0);
-    if (db_lookup(c->shard, to, dst->ptr, dst->len, LOOKUP_WRITE, NULL) && !replace)
+    if (db_lookup(ts, to, dst->ptr, dst->len, LOOKUP_WRITE, NULL) && !replace)
         return reply_int(c->out, 0);
 
     /* Look the source up again: the lookup above may have changed the table. */
     struct entry *e = key_lookup(c, 1, LOOKUP_NOTOUCH | LOOKUP_NOSTATS, NULL);
     assert(e);
-    db_set(c->shard, to, entry_rekey(e, dst->ptr, dst->len, true));
+    db_set(ts, to, entry_rekey(e, dst->ptr, dst->len, true));
     reply_int(c->out, 1);
 }
 
@@ -604,7 +658,7 @@ void cmd_move(struct cmd_ctx *c)
     const struct resp_arg *k = &c->argv[1];
     if (db_lookup(c->shard, to, k->ptr, k->len, LOOKUP_WRITE, NULL))
         return reply_int(c->out, 0);
-    move_value(c, c->db, k, to, k);
+    move_value(c->shard, c->db, k, c->shard, to, k);
     reply_int(c->out, 1);
 }
 
@@ -623,7 +677,8 @@ void cmd_flushdb(struct cmd_ctx *c)
 {
     if (!flush_args_ok(c))
         return;
-    db_flush(c->shard, c->db);
+    for (int i = 0; i < ctx_nshards(c); i++)
+        db_flush(ctx_shard_at(c, i), &ctx_shard_at(c, i)->db[c->dbid]);
     reply_ok(c->out);
 }
 
@@ -631,8 +686,11 @@ void cmd_flushall(struct cmd_ctx *c)
 {
     if (!flush_args_ok(c))
         return;
-    for (int i = 0; i < c->shard->ndb; i++)
-        db_flush(c->shard, &c->shard->db[i]);
+    for (int k = 0; k < ctx_nshards(c); k++) {
+        struct shard *s = ctx_shard_at(c, k);
+        for (int i = 0; i < s->ndb; i++)
+            db_flush(s, &s->db[i]);
+    }
     reply_ok(c->out);
 }
 

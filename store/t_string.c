@@ -396,7 +396,8 @@ static void mset_generic(struct cmd_ctx *c, bool nx)
     }
     for (int j = 1; j < c->argc; j += 2) {
         const struct resp_arg *k = &c->argv[j], *v = &c->argv[j + 1];
-        db_set(c->shard, c->db, entry_new_string(k->ptr, k->len, v->ptr, v->len, -1, STR_SET));
+        db_set(arg_shard(c, j), arg_db(c, j),
+               entry_new_string(k->ptr, k->len, v->ptr, v->len, -1, STR_SET));
     }
     if (nx)
         reply_int(c->out, 1);

@@ -1,0 +1,384 @@
+/* Shard-per-core: messages between workers, single-shard hand-off, and the
+ * shard locks that make multi-shard commands atomic.
+ *
+ * Every worker owns one shard. A command whose keys all live on another
+ * worker's shard is copied into a message and pushed onto the SPSC ring
+ * (this worker -> owner); the owner runs it and pushes the message back with
+ * the reply. A client's replies stay in request order: while any of its
+ * commands is away, later replies wait in the client's reply queue.
+ *
+ * A command that needs several shards (multi-key commands over keys of
+ * different shards, EXEC, whole-keyspace commands) runs on the client's own
+ * worker after it holds every shard involved:
+ *  - shards are acquired one by one in ascending index order (LOCK, then
+ *    GRANT from the owner), so two such commands can never wait on each
+ *    other in a cycle;
+ *  - an owner that granted its shard stops touching it ("parked") and
+ *    handles only lock traffic until UNLOCK; work for its shard that
+ *    arrives meanwhile is stashed and run, in arrival order, before any
+ *    later lock request is granted, so a client's earlier single-shard
+ *    command is never overtaken by its later multi-shard one;
+ *  - while a worker waits for grants it keeps serving the lock traffic of
+ *    its rings, so a waiting worker never blocks the others.
+ * The ring hand-off (release on push, acquire on pop) orders the memory
+ * accesses: everything the owner did before GRANT is visible to the holder,
+ * and everything the holder did before UNLOCK is visible to the owner.
+ * Single-shard traffic pays nothing for this: with no lock traffic the
+ * rings are empty and the checks are one branch each.
+ */
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "server.h"
+
+#define RING_SLOTS 4096
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n);
+    if (!p)
+        abort();
+    return p;
+}
+
+int shards_init(void)
+{
+    int n = server.nworkers;
+    for (int i = 0; i < n; i++) {
+        struct worker *w = &server.workers[i];
+        w->in = calloc((size_t)n, sizeof(*w->in));
+        w->out = calloc((size_t)n, sizeof(*w->out));
+        if (!w->in || !w->out)
+            return -1;
+        w->lent_to = -1;
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            if (i == j)
+                continue;
+            struct ring *r = ring_new(RING_SLOTS);
+            if (!r)
+                return -1;
+            server.workers[i].out[j] = r;
+            server.workers[j].in[i] = r;
+        }
+    return 0;
+}
+
+struct shard *shard_of_key(const void *key, size_t len)
+{
+    return server.workers[dp_owner(dp_keyslot(key, len))].shard;
+}
+
+struct msg *msg_new(int kind, struct worker *from)
+{
+    struct msg *m = calloc(1, sizeof(*m));
+    if (!m)
+        abort();
+    m->kind = kind;
+    m->from = from->id;
+    return m;
+}
+
+/* Copy a command and its arguments into an EXEC message. */
+static struct msg *msg_exec(struct worker *w, struct client *c, const struct command *cmd,
+                            int argc, const struct resp_arg *argv)
+{
+    size_t bytes = (size_t)argc * sizeof(struct resp_arg);
+    for (int i = 0; i < argc; i++)
+        bytes += argv[i].len;
+    struct msg *m = msg_new(MSG_EXEC, w);
+    m->args = xmalloc(bytes ? bytes : 1);
+    char *data = (char *)(m->args + argc);
+    for (int i = 0; i < argc; i++) {
+        memcpy(data, argv[i].ptr, argv[i].len);
+        m->args[i].ptr = data;
+        m->args[i].len = argv[i].len;
+        data += argv[i].len;
+    }
+    m->argc = argc;
+    m->cmd = cmd;
+    m->client = c;
+    m->dbid = c->dbid;
+    reply_init(&m->reply, c->reply.proto);
+    return m;
+}
+
+void msg_free(struct msg *m)
+{
+    reply_free(&m->reply);
+    free(m->args);
+    free(m);
+}
+
+static void serve_rings(struct worker *w);
+
+/* Push m to worker `to`; while the ring is full, keep serving our own
+ * rings (the peer may be waiting on us to drain its ring). */
+void post(struct worker *w, int to, struct msg *m)
+{
+    while (!ring_push(w->out[to], m)) {
+        ring_bells(w);
+        io_uring_submit(&w->ring);
+        serve_rings(w);
+        sched_yield();
+    }
+    w->bells |= 1ull << to;
+}
+
+/* Ring the doorbell of every worker we pushed to this turn: one MSG_RING
+ * per peer, posting a completion on its ring so it wakes if asleep. The
+ * entries go out with the loop's next submit (waiting loops submit
+ * themselves). */
+void ring_bells(struct worker *w)
+{
+    if (!w->bells)
+        return;
+    for (int to = 0; to < server.nworkers; to++) {
+        if (!(w->bells & (1ull << to)))
+            continue;
+        struct io_uring_sqe *sqe = worker_sqe(w);
+        io_uring_prep_msg_ring(sqe, server.workers[to].ring.ring_fd, 0, OP_BELL, 0);
+        sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+        io_uring_sqe_set_data64(sqe, OP_BELL);
+    }
+    w->bells = 0;
+}
+
+static void stash(struct worker *w, struct msg *m)
+{
+    m->snext = NULL;
+    if (w->stash_tail)
+        w->stash_tail->snext = m;
+    else
+        w->stash_head = m;
+    w->stash_tail = m;
+}
+
+static bool shard_free_here(const struct worker *w)
+{
+    return w->lent_to < 0 && !w->self_held;
+}
+
+/* Run a single-shard command for another worker and send it back. */
+static void run_exec(struct worker *w, struct msg *m)
+{
+    struct cmd_ctx ctx = {
+        .shard = w->shard,
+        .db = &w->shard->db[m->dbid],
+        .dbid = m->dbid,
+        .argc = m->argc,
+        .argv = m->args,
+        .out = &m->reply,
+        .cmd = m->cmd,
+    };
+    m->cmd->fn(&ctx);
+    m->kind = MSG_REPLY;
+    post(w, m->from, m);
+}
+
+static void grant(struct worker *w, int to)
+{
+    struct msg *m = msg_new(MSG_GRANT, w);
+    w->lent_to = to;
+    post(w, to, m);
+}
+
+/* Our shard is ours again: run the work that waited for it, in arrival
+ * order, then hand the shard to the next waiter (our own coordinator
+ * first). Replies stay stashed until the normal loop delivers them. */
+static void shard_returned(struct worker *w)
+{
+    struct msg *keep = NULL, *keep_tail = NULL;
+    struct msg *m = w->stash_head;
+    w->stash_head = w->stash_tail = NULL;
+    while (m) {
+        struct msg *next = m->snext;
+        if (m->kind == MSG_EXEC && shard_free_here(w)) {
+            run_exec(w, m);
+        } else {
+            m->snext = NULL;
+            if (keep_tail)
+                keep_tail->snext = m;
+            else
+                keep = m;
+            keep_tail = m;
+        }
+        m = next;
+    }
+    w->stash_head = keep;
+    w->stash_tail = keep_tail;
+    if (!shard_free_here(w))
+        return;
+    if (w->want_self) {
+        w->want_self = false;
+        w->self_held = true;
+    } else if (w->lockq_len) {
+        int to = w->lockq[w->lockq_head];
+        w->lockq_head = (w->lockq_head + 1) % MAX_WORKERS;
+        w->lockq_len--;
+        grant(w, to);
+    }
+}
+
+static bool stash_has_exec(const struct worker *w)
+{
+    for (const struct msg *m = w->stash_head; m; m = m->snext)
+        if (m->kind == MSG_EXEC)
+            return true;
+    return false;
+}
+
+/* Handle one message. Work for our shard runs at once when the shard is
+ * here and nothing older waits; replies go to clients only from the normal
+ * loop; everything else is stashed in arrival order. */
+static void handle(struct worker *w, struct msg *m)
+{
+    switch (m->kind) {
+    case MSG_EXEC:
+        if (shard_free_here(w) && !stash_has_exec(w))
+            run_exec(w, m);
+        else
+            stash(w, m);
+        break;
+    case MSG_REPLY:
+        if (w->mode == MODE_NORMAL)
+            client_reply_done(m);
+        else
+            stash(w, m);
+        break;
+    case MSG_LOCK:
+        if (shard_free_here(w) && !w->want_self && !stash_has_exec(w)) {
+            grant(w, m->from);
+        } else {
+            int tail = (w->lockq_head + w->lockq_len) % MAX_WORKERS;
+            w->lockq[tail] = m->from;
+            w->lockq_len++;
+        }
+        free(m);
+        break;
+    case MSG_GRANT:
+        w->granted |= 1ull << m->from;
+        free(m);
+        break;
+    case MSG_UNLOCK:
+        w->lent_to = -1;
+        free(m);
+        shard_returned(w);
+        break;
+    }
+}
+
+static void serve_rings(struct worker *w)
+{
+    for (int from = 0; from < server.nworkers; from++) {
+        struct ring *r = w->in[from];
+        void *batch[64];
+        uint32_t n;
+        if (!r)
+            continue;
+        while ((n = ring_pop_burst(r, batch, 64)) > 0)
+            for (uint32_t i = 0; i < n; i++)
+                handle(w, batch[i]);
+    }
+}
+
+/* Spin (yielding the core) until cond holds, serving lock traffic. */
+#define WAIT_UNTIL(w, cond)                                                                        \
+    do {                                                                                           \
+        while (!(cond)) {                                                                          \
+            ring_bells(w);                                                                         \
+            io_uring_submit(&(w)->ring);                                                           \
+            serve_rings(w);                                                                        \
+            if (!(cond))                                                                           \
+                sched_yield();                                                                     \
+        }                                                                                          \
+    } while (0)
+
+/* Called by the normal loop each turn (and before running a client's next
+ * command): deliver stashed replies, take new messages, and stay parked for
+ * as long as our shard is lent out. */
+void shards_poll(struct worker *w)
+{
+    if (server.nworkers == 1)
+        return;
+    for (;;) {
+        /* Work that waited for the shard runs first, then replies go out. */
+        if (shard_free_here(w) && stash_has_exec(w))
+            shard_returned(w);
+        struct msg *m = w->stash_head, *keep = NULL, *keep_tail = NULL;
+        w->stash_head = w->stash_tail = NULL;
+        while (m) {
+            struct msg *next = m->snext;
+            m->snext = NULL;
+            if (m->kind == MSG_REPLY) {
+                client_reply_done(m);
+            } else {
+                if (keep_tail)
+                    keep_tail->snext = m;
+                else
+                    keep = m;
+                keep_tail = m;
+            }
+            m = next;
+        }
+        w->stash_head = keep;
+        w->stash_tail = keep_tail;
+        serve_rings(w);
+        if (w->lent_to < 0)
+            break;
+        w->mode = MODE_PARKED;
+        WAIT_UNTIL(w, w->lent_to < 0);
+        w->mode = MODE_NORMAL;
+    }
+    ring_bells(w);
+}
+
+void shards_acquire(struct worker *w, uint64_t mask)
+{
+    int saved = w->mode;
+    w->mode = MODE_COORD;
+    for (int s = 0; s < server.nworkers; s++) {
+        if (!(mask & (1ull << s)))
+            continue;
+        if (s == w->id) {
+            w->want_self = true;
+            if (shard_free_here(w))
+                shard_returned(w); /* runs waiting work, then takes the shard */
+            WAIT_UNTIL(w, w->self_held);
+        } else {
+            post(w, s, msg_new(MSG_LOCK, w));
+            WAIT_UNTIL(w, w->granted & (1ull << s));
+        }
+    }
+    w->mode = saved;
+}
+
+void shards_release(struct worker *w, uint64_t mask)
+{
+    for (int s = 0; s < server.nworkers; s++) {
+        if (!(mask & (1ull << s)))
+            continue;
+        if (s == w->id) {
+            w->self_held = false;
+            shard_returned(w);
+        } else {
+            post(w, s, msg_new(MSG_UNLOCK, w));
+        }
+    }
+    w->granted = 0;
+    ring_bells(w);
+    io_uring_submit(&w->ring);
+}
+
+/* Send a single-shard command to the worker that owns it; the reply comes
+ * back to the client's reply queue. */
+void shards_send(struct worker *w, struct client *c, int owner, const struct command *cmd,
+                 int argc, const struct resp_arg *argv)
+{
+    struct msg *m = msg_exec(w, c, cmd, argc, argv);
+    client_queue_slot(c, m);
+    post(w, owner, m);
+}
