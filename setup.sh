@@ -4,10 +4,11 @@
 #   ./setup.sh start   install what is missing, build (release), run sluiced on
 #                      127.0.0.1:6379 in the foreground with firmware-cfg/sluice.conf
 #   ./setup.sh test    install what is missing, build, and run every test:
-#                      unit (Criterion), integration (redis-py, redis-cli),
-#                      differential (against redis-server 7.0), a bounded fuzz
-#                      run, then the unit, differential and integration tests
-#                      again on an ASan/UBSan build.
+#                      unit (Criterion), differential (against redis-server
+#                      7.0, with one and with four workers), a cross-shard
+#                      stress run, integration (redis-py, redis-cli), a bounded
+#                      fuzz run, the ring under TSan, then all of it again but
+#                      the fuzzer on an ASan/UBSan build.
 #
 # Extra arguments after `start` are passed to sluiced (e.g. --port 7000).
 set -euo pipefail
@@ -60,12 +61,18 @@ cmd_start() {
 
 run_suite() { # build dir, label
     local dir=$1 label=$2
+    local bin="$PWD/$dir/dataplane/sluiced"
     log "[$label] unit tests"
     meson test -C "$dir" --suite unit --print-errorlogs
-    log "[$label] differential tests against redis-server"
-    SLUICED="$PWD/$dir/dataplane/sluiced" /usr/bin/python3 tests/diff/diffharness.py
+    log "[$label] differential tests against redis-server (one worker)"
+    SLUICED="$bin" /usr/bin/python3 tests/diff/diffharness.py
+    log "[$label] differential tests against redis-server (4 workers on 2 cores)"
+    SLUICED="$bin" SLUICED_ARGS="--dataplane-cores 0,1,0,1" /usr/bin/python3 tests/diff/diffharness.py
+    log "[$label] cross-shard transfer stress (4 workers, bounded)"
+    SLUICED="$bin" SLUICED_ARGS="--dataplane-cores 0,1,0,1" \
+        /usr/bin/python3 tests/stress/transfer_stress.py --seconds "${STRESS_SECONDS:-15}"
     log "[$label] integration tests"
-    SLUICED="$PWD/$dir/dataplane/sluiced" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+    SLUICED="$bin" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
 }
 
 cmd_test() {

@@ -72,6 +72,12 @@ static const struct command object_subs[] = {
     {0},
 };
 
+static const struct command cluster_subs[] = {
+    {"cluster|keyslot", cmd_cluster, 3, CMD_STALE, 0, 0, 0, "slow", "cluster", "3.0.0",
+     "O(N) where N is the number of bytes in the key", "Returns the hash slot of the specified key", NULL, NULL, NULL, "key,string", NULL},
+    {0},
+};
+
 static const struct command table[] = {
     {"ping", cmd_ping, -1, CMD_FAST, 0, 0, 0, "fast connection", "connection", "1.0.0",
      "O(1)", "Ping the server", NULL, NULL, "request_policy:all_shards response_policy:all_succeeded", "message,string?", NULL},
@@ -101,6 +107,8 @@ static const struct command table[] = {
      "O(1)", "Get the UNIX time stamp of the last successful save to disk", NULL, NULL, "nondeterministic_output", NULL, NULL},
     {"debug", cmd_debug, -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "admin slow dangerous", "server", "1.0.0",
      "Depends on subcommand.", "A container for debugging commands", NULL, NULL, NULL, NULL, NULL},
+    {"cluster", NULL, -2, 0, 0, 0, 0, "slow", "cluster", "3.0.0",
+     "Depends on subcommand.", "A container for cluster commands", NULL, NULL, NULL, NULL, cluster_subs},
     {"multi", cmd_multi, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_ALLOW_BUSY, 0, 0, 0, "fast transaction", "transactions", "1.2.0",
      "O(1)", "Mark the start of a transaction block", NULL, NULL, NULL, NULL, NULL},
     {"exec", cmd_exec, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_SKIP_SLOWLOG, 0, 0, 0, "slow transaction", "transactions", "1.2.0",

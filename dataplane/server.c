@@ -1206,3 +1206,10 @@ void cmd_debug(struct cmd_ctx *c)
     reply_errorf(c->out, "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try DEBUG HELP.",
                  (int)c->argv[1].len, c->argv[1].ptr);
 }
+
+/* CLUSTER KEYSLOT key: the slot a key hashes to (CRC16 of the key or of its
+ * first non-empty {hash tag}, mod 16384), as a cluster node answers. */
+void cmd_cluster(struct cmd_ctx *c)
+{
+    reply_int(c->out, dp_keyslot(c->argv[2].ptr, c->argv[2].len));
+}
