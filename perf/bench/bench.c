@@ -35,6 +35,10 @@
 #define OP_RECV 0
 #define OP_SEND 1
 #define HARD_BOUND_SLACK_NS (10ull * 1000000000ull)
+#define MAX_SEQ 8
+/* A FIFO entry with this bit is an inner command of a ';' sequence: its reply
+ * is checked for errors but the latency is the sequence's last reply's. */
+#define INNER_BIT (1ull << 63)
 
 static atomic_bool stop_requested;
 
@@ -214,6 +218,7 @@ struct worker {
     struct run *run;
     int idx;
     pthread_t tid;
+    bool joined;         /* by the progress loop already */
     struct io_uring ring;
     struct conn *conns;
     int nconn;
@@ -230,7 +235,9 @@ struct worker {
 
 struct run {
     const struct bench_config *cfg;
-    struct tpl set_tpl, get_tpl, raw_tpl;
+    struct tpl set_tpl, get_tpl;
+    struct tpl raw_tpl[MAX_SEQ]; /* --command, split on ';' */
+    int nraw;
     struct zipf_table *zipf;
     char *data;          /* cfg->data_max filler bytes for __data__ */
     uint64_t start, send_end, hard_end;
@@ -387,7 +394,15 @@ static int issue(struct worker *w, struct conn *c, uint64_t due)
         size_t dlen = pick_data_len(cfg, &w->rng);
         const struct tpl *t;
         if (cfg->command) {
-            t = &r->raw_tpl;
+            /* A sequence shares one key and value; all but the last reply
+             * are inner. */
+            for (int j = 0; j + 1 < r->nraw; j++)
+                if (encode(&c->out[c->fill], &r->raw_tpl[j], key, (size_t)klen, r->data, dlen) ||
+                    fifo_push(c, due | INNER_BIT)) {
+                    fail(w, "out of memory");
+                    return -1;
+                }
+            t = &r->raw_tpl[r->nraw - 1];
         } else if (rng_below(&w->rng, cfg->set_ratio + cfg->get_ratio) < cfg->set_ratio) {
             t = &r->set_tpl;
             w->sets++;
@@ -408,6 +423,11 @@ static int issue(struct worker *w, struct conn *c, uint64_t due)
 static void on_reply(struct worker *w, struct conn *c, const char *p, uint64_t now)
 {
     uint64_t due = fifo_pop(c);
+    if (due & INNER_BIT) {
+        if (p[0] == '-' || p[0] == '!')
+            atomic_fetch_add_explicit(&w->errors, 1, memory_order_relaxed);
+        return;
+    }
     uint64_t lat = now > due ? now - due : 0;
     hist_record(&w->hist, lat);
     if (lat > w->run->cfg->timeout_ns)
@@ -660,7 +680,8 @@ static void run_free(struct run *r)
 {
     free(r->set_tpl.storage);
     free(r->get_tpl.storage);
-    free(r->raw_tpl.storage);
+    for (int i = 0; i < r->nraw; i++)
+        free(r->raw_tpl[i].storage);
     zipf_table_free(r->zipf);
     free(r->data);
 }
@@ -669,10 +690,29 @@ static int run_init(struct run *r, const struct bench_config *c, char *err, size
 {
     memset(r, 0, sizeof(*r));
     r->cfg = c;
-    if (tpl_parse(&r->set_tpl, "SET __key__ __data__") || tpl_parse(&r->get_tpl, "GET __key__") ||
-        (c->command && tpl_parse(&r->raw_tpl, c->command))) {
-        snprintf(err, errlen, "bad command template (at most 32 arguments of 8 parts)");
+    if (tpl_parse(&r->set_tpl, "SET __key__ __data__") || tpl_parse(&r->get_tpl, "GET __key__")) {
+        snprintf(err, errlen, "out of memory");
         return -1;
+    }
+    if (c->command) {
+        char *copy = strdup(c->command), *save = NULL;
+        if (!copy) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        for (char *cmd = strtok_r(copy, ";", &save); cmd; cmd = strtok_r(NULL, ";", &save)) {
+            if (r->nraw == MAX_SEQ || tpl_parse(&r->raw_tpl[r->nraw++], cmd)) {
+                free(copy);
+                snprintf(err, errlen, "bad command template (at most %d commands of 32 "
+                         "arguments of 8 parts)", MAX_SEQ);
+                return -1;
+            }
+        }
+        free(copy);
+        if (!r->nraw) {
+            snprintf(err, errlen, "empty command template");
+            return -1;
+        }
     }
     r->data = malloc(c->data_max + 1);
     if (!r->data) {
@@ -782,11 +822,12 @@ int bench_run(const struct bench_config *c, struct bench_result *res, char *err,
             struct timespec ts = { 0, 50000000 };
             nanosleep(&ts, NULL);
             bool alive = false;
-            for (int i = 0; i < c->threads; i++)
-                if (pthread_tryjoin_np(r.workers[i].tid, NULL) == EBUSY)
+            for (int i = 0; i < c->threads; i++) {
+                if (!r.workers[i].joined && pthread_tryjoin_np(r.workers[i].tid, NULL) == 0)
+                    r.workers[i].joined = true;
+                if (!r.workers[i].joined)
                     alive = true;
-                else
-                    r.workers[i].tid = 0;
+            }
             if (!alive)
                 break;
             uint64_t now = now_ns();
@@ -797,7 +838,7 @@ int bench_run(const struct bench_config *c, struct bench_result *res, char *err,
         }
     }
     for (int i = 0; i < started; i++)
-        if (r.workers[i].tid)
+        if (!r.workers[i].joined)
             pthread_join(r.workers[i].tid, NULL);
 
     uint64_t first_due = UINT64_MAX, last_reply = 0;

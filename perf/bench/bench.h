@@ -45,7 +45,9 @@ struct bench_config {
     const char *key_prefix;
     unsigned data_min, data_max;
     unsigned pipeline;
-    const char *command;    /* raw template, e.g. "LPUSH __key__ __data__"; NULL = SET/GET */
+    const char *command;    /* raw template, e.g. "LPUSH __key__ __data__", or a ';'
+                             * sequence sent as one request ("MULTI; INCR __key__;
+                             * EXEC"); NULL = the SET/GET mix */
     uint64_t timeout_ns;    /* a reply later than this counts as a timeout; also the drain */
     uint64_t seed;
     uint64_t spin_ns;       /* open loop: poll instead of sleeping this close to a due time */
