@@ -88,6 +88,12 @@ cmd_test() {
         -DRING_TEST_NO_CRITERION -Idataplane -o build/test_ring_tsan \
         tests/unit/test_ring.c dataplane/ring.c -lpthread
     TSAN_OPTIONS=halt_on_error=1 build/test_ring_tsan
+    log "cross-shard stress on a ThreadSanitizer build (4 workers)"
+    [ -f build-tsan/build.ninja ] || CC=clang meson setup build-tsan -Db_sanitize=thread \
+        -Db_lundef=false -Dtests=false >/dev/null
+    ninja -C build-tsan dataplane/sluiced >/dev/null
+    SLUICED="$PWD/build-tsan/dataplane/sluiced" SLUICED_ARGS="--dataplane-cores 0,1,0,1" \
+        TSAN_OPTIONS=halt_on_error=1 /usr/bin/python3 tests/stress/transfer_stress.py --seconds 10
     log "building with AddressSanitizer and UndefinedBehaviorSanitizer"
     build build-asan -Db_sanitize=address,undefined -Db_lundef=false
     SLUICE_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \

@@ -163,9 +163,10 @@ void execute(struct client *c, const struct command *cmd, int argc, const struct
     struct msg *slot;
     struct reply *out = reply_target(c, &slot);
     bool held = mask & ~me;
-    if (held)
-        shards_acquire(w, mask);
-    run_held(c, cmd, argc, argv, out);
+    if (held && !shards_acquire(w, mask))
+        reply_error(out, "ERR the server is shutting down");
+    else
+        run_held(c, cmd, argc, argv, out);
     if (held)
         shards_release(w, mask);
     if (slot)

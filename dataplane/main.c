@@ -349,6 +349,9 @@ int main(int argc, char **argv)
         worker_wake(&server.workers[i]);
     for (int i = 0; i < server.nworkers; i++)
         pthread_join(server.workers[i].thread, NULL);
+    shards_drain();
+    for (int i = 0; i < server.nworkers; i++)
+        close(server.workers[i].doorbell);
     for (int i = 0; i < server.nworkers; i++)
         for (int j = 0; j < server.workers[i].nlisten; j++)
             close(server.workers[i].listen_fds[j]);

@@ -91,19 +91,19 @@ static void unwatch_all(struct client *c, bool held)
     bool stopping = atomic_load(&server.stop);
 
     if (lock && !stopping)
-        shards_acquire(c->w, mask);
+        stopping = !shards_acquire(c->w, mask);
     for (int i = 0; i < c->nwatched; i++) {
         struct watched_key *wk = &c->watched[i];
         if (!stopping)
             db_unwatch(&key_owner(c, wk)->db[wk->dbid], wk->key, wk->klen, &c->dirty_cas);
         free(wk->key);
     }
-    if (lock && !stopping)
+    if (lock)
         shards_release(c->w, mask);
     free(c->watched);
     c->watched = NULL;
     c->nwatched = c->watched_cap = 0;
-    c->dirty_cas = 0;
+    atomic_store_explicit(&c->dirty_cas, 0, memory_order_relaxed);
 }
 
 void multi_reset(struct client *c)
@@ -164,7 +164,7 @@ void cmd_exec(struct cmd_ctx *c)
         return reply_error(c->out,
                            "EXECABORT Transaction discarded because of previous errors.");
     }
-    if (k->dirty_cas || watched_key_expired(k)) {
+    if (atomic_load_explicit(&k->dirty_cas, memory_order_relaxed) || watched_key_expired(k)) {
         discard_queue(k);
         unwatch_all(k, true);
         return reply_null_array(c->out);

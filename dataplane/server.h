@@ -103,7 +103,7 @@ struct client {
     int mq_len, mq_cap;
     struct watched_key *watched;
     int nwatched, watched_cap;
-    int dirty_cas; /* set by the store when a watched key changes */
+    _Atomic int dirty_cas; /* set by the store when a watched key changes */
     /* Replies that must wait for an earlier command still running on
      * another shard, in request order (shards.c). */
     struct msg *rq_head, *rq_tail;
@@ -190,7 +190,9 @@ void msg_free(struct msg *m);
 void post(struct worker *w, int to, struct msg *m);
 void ring_bells(struct worker *w);
 void shards_poll(struct worker *w);
-void shards_acquire(struct worker *w, uint64_t mask);
+/* Hold every shard of mask (false: the server is stopping; nothing held). */
+bool shards_acquire(struct worker *w, uint64_t mask);
+void shards_drain(void);
 void shards_release(struct worker *w, uint64_t mask);
 void shards_send(struct worker *w, struct client *c, int owner, const struct command *cmd,
                  int argc, const struct resp_arg *argv);

@@ -285,10 +285,11 @@ static void serve_rings(struct worker *w)
     }
 }
 
-/* Spin (yielding the core) until cond holds, serving lock traffic. */
+/* Spin (yielding the core) until cond holds, serving lock traffic. Gives
+ * up when the server stops: peers stop answering then. */
 #define WAIT_UNTIL(w, cond)                                                                        \
     do {                                                                                           \
-        while (!(cond)) {                                                                          \
+        while (!(cond) && !atomic_load_explicit(&server.stop, memory_order_relaxed)) {            \
             ring_bells(w);                                                                         \
             io_uring_submit(&(w)->ring);                                                           \
             serve_rings(w);                                                                        \
@@ -336,7 +337,7 @@ void shards_poll(struct worker *w)
     ring_bells(w);
 }
 
-void shards_acquire(struct worker *w, uint64_t mask)
+bool shards_acquire(struct worker *w, uint64_t mask)
 {
     int saved = w->mode;
     w->mode = MODE_COORD;
@@ -352,8 +353,33 @@ void shards_acquire(struct worker *w, uint64_t mask)
             post(w, s, msg_new(MSG_LOCK, w));
             WAIT_UNTIL(w, w->granted & (1ull << s));
         }
+        if (atomic_load(&server.stop)) {
+            w->mode = saved;
+            return false;
+        }
     }
     w->mode = saved;
+    return true;
+}
+
+/* After every worker stopped: free what is still in rings and stashes. */
+void shards_drain(void)
+{
+    for (int i = 0; i < server.nworkers; i++) {
+        struct worker *w = &server.workers[i];
+        for (struct msg *m = w->stash_head, *next; m; m = next) {
+            next = m->snext;
+            msg_free(m);
+        }
+        for (int j = 0; j < server.nworkers; j++) {
+            void *m;
+            while (w->in[j] && (m = ring_pop(w->in[j])))
+                msg_free(m);
+            ring_free(w->in[j]);
+        }
+        free(w->in);
+        free(w->out);
+    }
 }
 
 void shards_release(struct worker *w, uint64_t mask)

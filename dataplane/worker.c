@@ -583,6 +583,5 @@ void *worker_main(void *arg)
     io_uring_queue_exit(&w->ring);
     munmap(w->br, BUF_COUNT * sizeof(struct io_uring_buf));
     free(w->bufs);
-    close(w->doorbell);
-    return NULL;
+    return NULL; /* the doorbell is closed by main once every worker joined */
 }

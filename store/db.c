@@ -84,7 +84,7 @@ static void account_add(struct db *db, const struct entry *e)
 
 struct watchers {
     int n, cap;
-    int *flags[];
+    _Atomic int *flags[];
 };
 
 static void touch_key(struct db *db, const void *key, size_t klen)
@@ -96,7 +96,7 @@ static void touch_key(struct db *db, const void *key, size_t klen)
         return;
     struct watchers *w = entry_get_ptr(*ref);
     for (int i = 0; i < w->n; i++)
-        *w->flags[i] = 1;
+        atomic_store_explicit(w->flags[i], 1, memory_order_relaxed);
 }
 
 static void touch_entry(struct db *db, const struct entry *e)
@@ -117,17 +117,17 @@ static int touch_if_present(void *arg, struct entry *e)
     if (dict_find_ref(&db->keys, key, klen)) {
         struct watchers *w = entry_get_ptr(e);
         for (int i = 0; i < w->n; i++)
-            *w->flags[i] = 1;
+            atomic_store_explicit(w->flags[i], 1, memory_order_relaxed);
     }
     return 0;
 }
 
-void db_watch(struct db *db, const void *key, size_t klen, int *flag)
+void db_watch(struct db *db, const void *key, size_t klen, _Atomic int *flag)
 {
     struct entry **ref = dict_find_ref(&db->watched, key, klen);
     struct watchers *w;
     if (!ref) {
-        w = malloc(sizeof(*w) + 4 * sizeof(int *));
+        w = malloc(sizeof(*w) + 4 * sizeof(_Atomic int *));
         if (!w)
             abort();
         w->n = 0;
@@ -140,7 +140,7 @@ void db_watch(struct db *db, const void *key, size_t klen, int *flag)
                 return;
         if (w->n == w->cap) {
             w->cap *= 2;
-            w = realloc(w, sizeof(*w) + (size_t)w->cap * sizeof(int *));
+            w = realloc(w, sizeof(*w) + (size_t)w->cap * sizeof(_Atomic int *));
             if (!w)
                 abort();
             entry_set_ptr(*ref, w);
@@ -149,7 +149,7 @@ void db_watch(struct db *db, const void *key, size_t klen, int *flag)
     w->flags[w->n++] = flag;
 }
 
-void db_unwatch(struct db *db, const void *key, size_t klen, int *flag)
+void db_unwatch(struct db *db, const void *key, size_t klen, _Atomic int *flag)
 {
     struct entry **ref = dict_find_ref(&db->watched, key, klen);
     if (!ref)

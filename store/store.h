@@ -21,6 +21,7 @@
 #ifndef SLUICE_STORE_H
 #define SLUICE_STORE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -210,12 +211,15 @@ void db_flush(struct shard *s, struct db *db);
  * db_delete*, db_set_expire and db_flush do this themselves. */
 void db_changed(struct shard *s, struct db *db, const void *key, size_t klen, uint64_t n);
 
-/* WATCH: a watcher is an int flag owned by a client. Any change to a
- * watched key (write, delete, expiry, flush) sets the flag to 1. A watcher
- * must be unwatched before its flag's memory goes away. Costs nothing to
- * writes while no key of the db is watched. */
-void db_watch(struct db *db, const void *key, size_t klen, int *flag);
-void db_unwatch(struct db *db, const void *key, size_t klen, int *flag);
+/* WATCH: a watcher is an atomic int flag owned by a client. Any change to
+ * a watched key (write, delete, expiry, flush) sets the flag to 1; with
+ * several shards, threads holding different shards may set the same
+ * client's flag, hence atomic (relaxed: only ever set to 1, and read after
+ * the reader took the shards). A watcher must be unwatched before its
+ * flag's memory goes away. Costs nothing to writes while no key of the db
+ * is watched. */
+void db_watch(struct db *db, const void *key, size_t klen, _Atomic int *flag);
+void db_unwatch(struct db *db, const void *key, size_t klen, _Atomic int *flag);
 bool entry_is_expired(const struct shard *s, const struct entry *e);
 
 /* Active expiry: reclaim expired keys for at most budget_us microseconds.

@@ -6,7 +6,7 @@
 
 TestSuite(watch, .init = harness_setup, .fini = harness_teardown);
 
-static int flag;
+static _Atomic int flag;
 
 static void watch(const char *k)
 {
@@ -59,7 +59,7 @@ Test(watch, delete_expire_and_expiry_set_the_flag)
 
 Test(watch, a_flush_touches_only_watched_keys_that_exist)
 {
-    int present = 0, absent = 0;
+    _Atomic int present = 0, absent = 0;
     RUN(cmd_set, "SET", "p", "1");
     db_watch(&s->db[0], "p", 1, &present);
     db_watch(&s->db[0], "a", 1, &absent);
@@ -81,7 +81,7 @@ Test(watch, an_unwatched_flag_is_left_alone)
 
 Test(watch, several_watchers_of_one_key_are_all_told)
 {
-    int f[5] = {0};
+    _Atomic int f[5] = {0};
     for (int i = 0; i < 5; i++)
         db_watch(&s->db[0], "k", 1, &f[i]);
     db_watch(&s->db[0], "k", 1, &f[0]); /* twice: kept once */
