@@ -70,7 +70,7 @@ run_suite() { # build dir, label
     SLUICED="$bin" SLUICED_ARGS="--dataplane-cores 0,1,0,1" /usr/bin/python3 tests/diff/diffharness.py
     log "[$label] cross-shard transfer stress (4 workers, bounded)"
     SLUICED="$bin" SLUICED_ARGS="--dataplane-cores 0,1,0,1" \
-        /usr/bin/python3 tests/stress/transfer_stress.py --seconds "${STRESS_SECONDS:-15}"
+        /usr/bin/python3 tests/stress/transfer_stress.py --seconds "${STRESS_SECONDS:-15}" --timeout 15
     log "[$label] integration tests"
     SLUICED="$bin" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
 }
@@ -93,7 +93,7 @@ cmd_test() {
         -Db_lundef=false -Dtests=false >/dev/null
     ninja -C build-tsan dataplane/sluiced >/dev/null
     SLUICED="$PWD/build-tsan/dataplane/sluiced" SLUICED_ARGS="--dataplane-cores 0,1,0,1" \
-        TSAN_OPTIONS=halt_on_error=1 /usr/bin/python3 tests/stress/transfer_stress.py --seconds 10
+        TSAN_OPTIONS=halt_on_error=1 /usr/bin/python3 tests/stress/transfer_stress.py --seconds 10 --timeout 15
     log "building with AddressSanitizer and UndefinedBehaviorSanitizer"
     build build-asan -Db_sanitize=address,undefined -Db_lundef=false
     SLUICE_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \

@@ -51,11 +51,20 @@ unsigned dp_keyslot(const char *key, size_t len)
     return crc16(key, len) & (SLOTS - 1);
 }
 
-/* Slot -> owning worker: contiguous ranges of slots per worker, as a
- * cluster would split them. */
+/* Slot -> owning worker, through a table so that moving slots later
+ * (resharding, cluster mode) only rewrites entries. It starts as contiguous
+ * ranges, one per worker, as a cluster would split them. */
+static uint8_t slot_owner[SLOTS];
+
+void dp_slots_init(void)
+{
+    for (unsigned s = 0; s < SLOTS; s++)
+        slot_owner[s] = (uint8_t)((s * (unsigned)server.nworkers) / SLOTS);
+}
+
 int dp_owner(unsigned slot)
 {
-    return (int)((slot * (unsigned)server.nworkers) / SLOTS);
+    return slot_owner[slot & (SLOTS - 1)];
 }
 
 static uint64_t all_shards(void)

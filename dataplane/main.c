@@ -294,6 +294,7 @@ int main(int argc, char **argv)
         }
     }
     open_listeners();
+    dp_slots_init();
     if (shards_init() != 0) {
         log_msg(LL_WARNING, "Out of memory creating the rings between workers");
         return 1;

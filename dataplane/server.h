@@ -139,6 +139,8 @@ struct worker {
     uint64_t granted;            /* shards granted to our multi-shard command */
     int lockq[MAX_WORKERS];      /* workers waiting for our shard, FIFO */
     int lockq_head, lockq_len;
+    int parkfd;                  /* eventfd a waiting worker blocks on */
+    _Atomic int blocked;         /* set while blocked on parkfd */
 };
 
 
@@ -217,8 +219,10 @@ struct reply *reply_target(struct client *c, struct msg **slot);
  * (multi-shard: keys resolve to their owners), writing to out. */
 void run_held(struct client *c, const struct command *cmd, int argc, const struct resp_arg *argv,
               struct reply *out);
-/* Key slot (CRC16 with hash tags) and the worker that owns a slot. */
+/* Key slot (CRC16 with hash tags) and the worker that owns a slot
+ * (dp_slots_init fills the slot table once the worker count is known). */
 unsigned dp_keyslot(const char *key, size_t len);
+void dp_slots_init(void);
 int dp_owner(unsigned slot);
 /* The shards a command touches, as a bit mask (0: none). */
 uint64_t dp_shard_mask(struct client *c, const struct command *cmd, int argc,

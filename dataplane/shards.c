@@ -26,7 +26,10 @@
  * Single-shard traffic pays nothing for this: with no lock traffic the
  * rings are empty and the checks are one branch each.
  */
+#include <poll.h>
 #include <sched.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +56,9 @@ int shards_init(void)
         if (!w->in || !w->out)
             return -1;
         w->lent_to = -1;
+        w->parkfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (w->parkfd < 0)
+            return -1;
     }
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++) {
@@ -126,6 +132,14 @@ void post(struct worker *w, int to, struct msg *m)
         sched_yield();
     }
     w->bells |= 1ull << to;
+    /* A peer blocked in WAIT_UNTIL sleeps on its eventfd, not its ring.
+     * seq_cst pairs with the store of `blocked` before its last check. */
+    struct worker *peer = &server.workers[to];
+    if (atomic_load(&peer->blocked)) {
+        uint64_t one = 1;
+        ssize_t n = write(peer->parkfd, &one, sizeof(one));
+        (void)n;
+    }
 }
 
 /* Ring the doorbell of every worker we pushed to this turn: one MSG_RING
@@ -285,16 +299,41 @@ static void serve_rings(struct worker *w)
     }
 }
 
-/* Spin (yielding the core) until cond holds, serving lock traffic. Gives
- * up when the server stops: peers stop answering then. */
+/* Wait until cond holds, serving lock traffic: spin briefly (holders are
+ * quick), then block on our eventfd so that, on a core shared by several
+ * workers, the one we wait for gets the CPU. A peer that posts to us while
+ * `blocked` is set writes the eventfd (see post()); the 1 ms poll bound
+ * covers the gap between our last check and the poll. Gives up when the
+ * server stops: peers stop answering then. */
+#define SPINS_BEFORE_BLOCKING 32
+
+static void block_briefly(struct worker *w)
+{
+    struct pollfd p = {.fd = w->parkfd, .events = POLLIN};
+    uint64_t v;
+    poll(&p, 1, 1);
+    ssize_t n = read(w->parkfd, &v, sizeof(v));
+    (void)n;
+}
+
 #define WAIT_UNTIL(w, cond)                                                                        \
     do {                                                                                           \
+        unsigned spins_ = 0;                                                                       \
         while (!(cond) && !atomic_load_explicit(&server.stop, memory_order_relaxed)) {            \
             ring_bells(w);                                                                         \
             io_uring_submit(&(w)->ring);                                                           \
             serve_rings(w);                                                                        \
-            if (!(cond))                                                                           \
+            if ((cond))                                                                            \
+                break;                                                                             \
+            if (++spins_ < SPINS_BEFORE_BLOCKING) {                                                \
                 sched_yield();                                                                     \
+                continue;                                                                          \
+            }                                                                                      \
+            atomic_store(&(w)->blocked, 1);                                                        \
+            serve_rings(w);                                                                        \
+            if (!(cond))                                                                           \
+                block_briefly(w);                                                                  \
+            atomic_store(&(w)->blocked, 0);                                                        \
         }                                                                                          \
     } while (0)
 
@@ -379,6 +418,7 @@ void shards_drain(void)
         }
         free(w->in);
         free(w->out);
+        close(w->parkfd);
     }
 }
 

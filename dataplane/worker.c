@@ -62,12 +62,13 @@ int64_t mstime(void) { return ustime() / 1000; }
 static int ring_enter(struct worker *w, unsigned batch_us, const struct __kernel_timespec *ts)
 {
     struct io_uring_sq *sq = &w->ring.sq;
-    unsigned to_submit = sq->sqe_tail - sq->sqe_head;
-    if (to_submit) {
+    if (sq->sqe_tail != sq->sqe_head) {
         /* Publish the new entries to the kernel (release: entries first). */
         sq->sqe_head = sq->sqe_tail;
         io_uring_smp_store_release(sq->ktail, sq->sqe_tail);
     }
+    /* Everything published and not yet consumed, as liburing counts it. */
+    unsigned to_submit = sq->sqe_tail - io_uring_smp_load_acquire(sq->khead);
     struct io_uring_getevents_arg arg = {
         .pad = w->min_wait_ok ? batch_us : 0, .ts = (uint64_t)(uintptr_t)ts};
     unsigned want = arg.pad ? RING_BATCH : 1;
