@@ -200,20 +200,22 @@ static void grant(struct worker *w, int to)
     post(w, to, m);
 }
 
-/* Our shard is ours again: run the work that waited for it, in arrival
- * order, then hand the shard to the next waiter (our own coordinator
- * first). Replies stay stashed until the normal loop delivers them. */
-static void shard_returned(struct worker *w)
+/* Take the stashed messages of one kind, in arrival order: REPLYs go to
+ * their clients; EXECs run while the shard is here. Others stay stashed,
+ * ahead of anything stashed meanwhile (running an EXEC may serve the rings
+ * and stash more). */
+static void drain_stash(struct worker *w, int kind)
 {
-    struct msg *keep = NULL, *keep_tail = NULL;
-    struct msg *m = w->stash_head;
+    struct msg *m = w->stash_head, *keep = NULL, *keep_tail = NULL;
     w->stash_head = w->stash_tail = NULL;
     while (m) {
         struct msg *next = m->snext;
-        if (m->kind == MSG_EXEC && shard_free_here(w)) {
+        m->snext = NULL;
+        if (m->kind == kind && kind == MSG_REPLY) {
+            client_reply_done(m);
+        } else if (m->kind == kind && shard_free_here(w)) {
             run_exec(w, m);
         } else {
-            m->snext = NULL;
             if (keep_tail)
                 keep_tail->snext = m;
             else
@@ -222,8 +224,22 @@ static void shard_returned(struct worker *w)
         }
         m = next;
     }
-    w->stash_head = keep;
-    w->stash_tail = keep_tail;
+    if (keep) {
+        keep_tail->snext = w->stash_head;
+        if (!w->stash_head)
+            w->stash_tail = keep_tail;
+        w->stash_head = keep;
+    }
+}
+
+/* Our shard is ours again: run the work that waited for it, in arrival
+ * order, then hand the shard to the next waiter (our own coordinator
+ * first). Replies stay stashed until the normal loop delivers them. */
+static void drain_stash(struct worker *w, int kind);
+
+static void shard_returned(struct worker *w)
+{
+    drain_stash(w, MSG_EXEC);
     if (!shard_free_here(w))
         return;
     if (w->want_self) {
@@ -348,24 +364,7 @@ void shards_poll(struct worker *w)
         /* Work that waited for the shard runs first, then replies go out. */
         if (shard_free_here(w) && stash_has_exec(w))
             shard_returned(w);
-        struct msg *m = w->stash_head, *keep = NULL, *keep_tail = NULL;
-        w->stash_head = w->stash_tail = NULL;
-        while (m) {
-            struct msg *next = m->snext;
-            m->snext = NULL;
-            if (m->kind == MSG_REPLY) {
-                client_reply_done(m);
-            } else {
-                if (keep_tail)
-                    keep_tail->snext = m;
-                else
-                    keep = m;
-                keep_tail = m;
-            }
-            m = next;
-        }
-        w->stash_head = keep;
-        w->stash_tail = keep_tail;
+        drain_stash(w, MSG_REPLY);
         serve_rings(w);
         if (w->lent_to < 0)
             break;
