@@ -439,12 +439,23 @@ def report(args, sweeps, fixed, cross, started, load0, load1):
                          f"{v['others']:.0%} | {v['redone']} |")
             ratio99 = vals["sluice"]["p99"] / vals["redis"]["p99"]
             ratio = vals["sluice"]["p999"] / vals["redis"]["p999"]
-            verdicts.append((p, frac, ratio99, ratio))
+            contended = max(vals["redis"]["others"], vals["sluice"]["others"]) > 0.15
+            verdicts.append((p, frac, ratio99, ratio, contended))
     L.append("")
     L.append("| pipeline | load | sluice/redis p99 | sluice/redis p99.9 | target <= 0.6 |")
     L.append("|---|---|---|---|---|")
-    for p, frac, r99, r999 in verdicts:
-        L.append(f"| {p} | {frac} | {r99:.2f} | {r999:.2f} | {'yes' if r999 <= 0.6 else 'NO'} |")
+    for p, frac, r99, r999, contended in verdicts:
+        v = "yes" if r999 <= 0.6 else "NO"
+        if contended:
+            v = f"not judged ({v} as measured, but other processes used >15% of a CPU)"
+        L.append(f"| {p} | {frac} | {r99:.2f} | {r999:.2f} | {v} |")
+    if any(v[4] for v in verdicts):
+        L.append("")
+        L.append("**These runs were contended** (see \"others' CPU\"): other processes on "
+                 "the load generator's and the server's CPUs add queueing of their own, so "
+                 "the tails above measure the machine at least as much as the servers, and "
+                 "the 0.6x target is neither met nor missed by them. Rerun `perf/sweep.py "
+                 "--write` on a quiet machine for a verdict.")
     L.append("")
     L.append("### Cross-check of sluice-bench against redis-benchmark (redis-server, GET, one connection)")
     L.append("")
