@@ -139,6 +139,7 @@ struct worker {
     uint64_t granted;            /* shards granted to our multi-shard command */
     int lockq[MAX_WORKERS];      /* workers waiting for our shard, FIFO */
     int lockq_head, lockq_len;
+    int posting;                 /* inside post(), waiting for ring room */
     int parkfd;                  /* eventfd a waiting worker blocks on */
     _Atomic int blocked;         /* set while blocked on parkfd */
 };

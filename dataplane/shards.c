@@ -125,11 +125,18 @@ static void serve_rings(struct worker *w);
  * rings (the peer may be waiting on us to drain its ring). */
 void post(struct worker *w, int to, struct msg *m)
 {
-    while (!ring_push(w->out[to], m)) {
-        ring_bells(w);
-        io_uring_submit(&w->ring);
-        serve_rings(w);
-        sched_yield();
+    /* Full: the peer is behind. Keep draining our own rings meanwhile (it
+     * may be waiting for room in them), but only stash work for our shard:
+     * running it here would post again, recursing without bound. */
+    if (!ring_push(w->out[to], m)) {
+        w->posting++;
+        while (!ring_push(w->out[to], m)) {
+            ring_bells(w);
+            io_uring_submit(&w->ring);
+            serve_rings(w);
+            sched_yield();
+        }
+        w->posting--;
     }
     w->bells |= 1ull << to;
     /* A peer blocked in WAIT_UNTIL sleeps on its eventfd, not its ring.
@@ -213,7 +220,7 @@ static void drain_stash(struct worker *w, int kind)
         m->snext = NULL;
         if (m->kind == kind && kind == MSG_REPLY) {
             client_reply_done(m);
-        } else if (m->kind == kind && shard_free_here(w)) {
+        } else if (m->kind == kind && shard_free_here(w) && !w->posting) {
             run_exec(w, m);
         } else {
             if (keep_tail)
@@ -268,7 +275,7 @@ static void handle(struct worker *w, struct msg *m)
 {
     switch (m->kind) {
     case MSG_EXEC:
-        if (shard_free_here(w) && !stash_has_exec(w))
+        if (shard_free_here(w) && !stash_has_exec(w) && !w->posting)
             run_exec(w, m);
         else
             stash(w, m);

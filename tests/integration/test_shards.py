@@ -76,3 +76,17 @@ def test_multi_key_commands_and_transactions_span_shards(start_server):
     except redis.WatchError:
         pass
     assert r.delete(*keys, "z", "n1", "n2") == 8  # "a" was renamed to "z"
+
+
+@sluice_only
+def test_a_pipeline_larger_than_the_rings_between_workers_completes(start_server):
+    # 100k commands in one write overflow the 4096-slot ring to the other
+    # worker: the sender must wait for room without running the peer's work
+    # recursively (this once overflowed the stack).
+    s = start_server("--dataplane-cores", "0,1")
+    n = 100000
+    with s.conn(timeout=60) as c:
+        c.send(b"".join(encode_command("SET", "key:%012d" % i, "x" * 32) for i in range(n)))
+        for _ in range(n):
+            assert c.read() == "OK"
+        assert c.cmd("DBSIZE") == n
