@@ -133,6 +133,7 @@ struct worker {
     struct ring **in, **out;     /* in[j]: ring from worker j; out[j]: to j */
     uint64_t bells;              /* peers to wake at the end of this turn */
     struct msg *stash_head, *stash_tail; /* messages waiting for the shard */
+    int stash_execs;             /* EXECs among them */
     int mode;
     int lent_to;                 /* worker holding our shard, or -1 */
     bool self_held, want_self;   /* our own multi-shard command holds it */

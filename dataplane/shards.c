@@ -170,6 +170,7 @@ void ring_bells(struct worker *w)
 
 static void stash(struct worker *w, struct msg *m)
 {
+    w->stash_execs += m->kind == MSG_EXEC;
     m->snext = NULL;
     if (w->stash_tail)
         w->stash_tail->snext = m;
@@ -221,6 +222,7 @@ static void drain_stash(struct worker *w, int kind)
         if (m->kind == kind && kind == MSG_REPLY) {
             client_reply_done(m);
         } else if (m->kind == kind && shard_free_here(w) && !w->posting) {
+            w->stash_execs--;
             run_exec(w, m);
         } else {
             if (keep_tail)
@@ -262,10 +264,7 @@ static void shard_returned(struct worker *w)
 
 static bool stash_has_exec(const struct worker *w)
 {
-    for (const struct msg *m = w->stash_head; m; m = m->snext)
-        if (m->kind == MSG_EXEC)
-            return true;
-    return false;
+    return w->stash_execs > 0;
 }
 
 /* Handle one message. Work for our shard runs at once when the shard is
