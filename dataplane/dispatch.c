@@ -117,7 +117,7 @@ struct reply *reply_target(struct client *c, struct msg **slot)
     if (!c->rq_head)
         return &c->reply;
     *slot = msg_new(MSG_REPLY, c->w);
-    reply_init(&(*slot)->reply, c->reply.proto);
+    reply_init_small(&(*slot)->reply, c->reply.proto);
     client_queue_slot(c, *slot);
     return &(*slot)->reply;
 }

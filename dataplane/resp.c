@@ -337,6 +337,13 @@ void reply_init(struct reply *r, int proto)
     r->head = r->tail = NULL;
     r->bytes = 0;
     r->proto = proto;
+    r->next_cap = REPLY_CHUNK;
+}
+
+void reply_init_small(struct reply *r, int proto)
+{
+    reply_init(r, proto);
+    r->next_cap = REPLY_SMALL_CHUNK;
 }
 
 void reply_free(struct reply *r)
@@ -355,6 +362,12 @@ void reply_splice(struct reply *dst, struct reply *src)
 {
     if (!src->head)
         return;
+    if (src->bytes <= REPLY_CHUNK / 4) {
+        for (struct reply_chunk *c = src->head; c; c = c->next)
+            reply_raw(dst, c->data + c->off, c->len - c->off);
+        reply_free(src);
+        return;
+    }
     if (dst->tail)
         dst->tail->next = src->head;
     else
@@ -385,7 +398,10 @@ void reply_consume(struct reply *r, size_t n)
 
 static struct reply_chunk *new_chunk(struct reply *r, size_t want)
 {
-    size_t cap = want > REPLY_CHUNK ? want : REPLY_CHUNK;
+    size_t min = r->next_cap ? r->next_cap : REPLY_CHUNK;
+    size_t cap = want > min ? want : min;
+    if (min < REPLY_CHUNK)
+        r->next_cap = (uint32_t)(min * 2);
     if (cap > UINT32_MAX / 2)
         cap = UINT32_MAX / 2;
     struct reply_chunk *c = malloc(sizeof(*c) + cap);

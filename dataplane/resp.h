@@ -103,11 +103,19 @@ struct reply {
     struct reply_chunk *head, *tail;
     size_t bytes;      /* total bytes queued, for limits and INFO */
     int proto;         /* 2 or 3 */
+    uint32_t next_cap; /* size of the next chunk (grows to REPLY_CHUNK) */
 };
 
+/* First chunk of a reply that usually stays small (one command's reply
+ * carried between workers): grows by doubling up to REPLY_CHUNK. */
+#define REPLY_SMALL_CHUNK 256
+
 void reply_init(struct reply *r, int proto);
+/* Like reply_init, starting with a small chunk (see REPLY_SMALL_CHUNK). */
+void reply_init_small(struct reply *r, int proto);
 void reply_free(struct reply *r);
-/* Move every chunk of src to the end of dst; src becomes empty. */
+/* Move src to the end of dst; src becomes empty. A small src is copied
+ * into dst's last chunk so that dst stays in few chunks (one send). */
 void reply_splice(struct reply *dst, struct reply *src);
 /* Drop n bytes from the front (after they were sent); frees spent chunks. */
 void reply_consume(struct reply *r, size_t n);

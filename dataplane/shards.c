@@ -108,7 +108,7 @@ static struct msg *msg_exec(struct worker *w, struct client *c, const struct com
     m->cmd = cmd;
     m->client = c;
     m->dbid = c->dbid;
-    reply_init(&m->reply, c->reply.proto);
+    reply_init_small(&m->reply, c->reply.proto);
     return m;
 }
 

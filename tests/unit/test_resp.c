@@ -1052,3 +1052,37 @@ Test(reply, splices_another_reply_to_the_end_and_empties_it)
     reply_free(&dst);
     reply_free(&src);
 }
+
+Test(reply, a_small_spliced_reply_is_copied_so_the_client_keeps_one_chunk)
+{
+    struct reply dst, src;
+    reply_init(&dst, 2);
+    reply_init_small(&src, 2);
+    reply_simple(&dst, "OK");
+    reply_bulk(&src, "abc", 3);
+    cr_assert_eq(src.head->cap, REPLY_SMALL_CHUNK, "a message reply starts small");
+    reply_splice(&dst, &src);
+    cr_assert_eq(dst.head, dst.tail, "copied into the existing chunk");
+    cr_assert_eq(dst.bytes, 5 + 9);
+    cr_assert(memcmp(dst.head->data, "+OK\r\n$3\r\nabc\r\n", 14) == 0);
+    cr_assert_null(src.head);
+    cr_assert_eq(src.bytes, 0);
+    reply_free(&dst);
+}
+
+Test(reply, a_large_spliced_reply_is_linked_and_small_chunks_grow)
+{
+    struct reply dst, src;
+    static char big[3 * REPLY_CHUNK];
+    memset(big, 'x', sizeof(big));
+    reply_init(&dst, 2);
+    reply_init_small(&src, 2);
+    reply_raw(&src, big, sizeof(big));
+    cr_assert_eq(src.head->cap, REPLY_SMALL_CHUNK);
+    cr_assert_gt(src.tail->cap, REPLY_SMALL_CHUNK, "later chunks double");
+    struct reply_chunk *first = src.head;
+    reply_splice(&dst, &src);
+    cr_assert_eq(dst.head, first, "large replies move by linking");
+    cr_assert_eq(dst.bytes, sizeof(big));
+    reply_free(&dst);
+}
