@@ -314,24 +314,37 @@ void cmd_setbit(struct cmd_ctx *c)
     reply_int(c->out, old);
 }
 
+/* Read the string at argv[1] for a read-only bit command: 1 with p and len
+ * set (ENC_INT values are formatted into buf, >= 21 bytes), 0 when the key
+ * is missing, -1 when it holds another type (WRONGTYPE already replied). */
+static int read_string(struct cmd_ctx *c, const unsigned char **p, size_t *len, char *buf)
+{
+    bool wrongtype;
+    struct entry *e = key_lookup_type(c, 1, OBJ_STRING, LOOKUP_NONE, NULL, &wrongtype);
+    if (wrongtype)
+        return -1;
+    if (!e)
+        return 0;
+    *p = (const unsigned char *)entry_str(e, len, buf);
+    return 1;
+}
+
 /* GETBIT key offset: the bit's value, 0 past the end or for a missing key. */
 void cmd_getbit(struct cmd_ctx *c)
 {
     uint64_t off;
-    bool wrongtype;
     char buf[21];
     size_t len;
+    const unsigned char *p;
 
     if (!parse_bit_offset(c, 2, 0, &off))
         return;
-    struct entry *e = key_lookup_type(c, 1, OBJ_STRING, LOOKUP_NONE, NULL, &wrongtype);
-    if (wrongtype)
-        return;
-    if (!e) {
-        reply_int(c->out, 0);
+    int found = read_string(c, &p, &len, buf);
+    if (found <= 0) {
+        if (found == 0)
+            reply_int(c->out, 0);
         return;
     }
-    const unsigned char *p = (const unsigned char *)entry_str(e, &len, buf);
     uint64_t byte = off >> 3;
     reply_int(c->out, byte < len && (p[byte] & (0x80u >> (off & 7))));
 }
@@ -342,19 +355,18 @@ void cmd_getbit(struct cmd_ctx *c)
  * default, negative indexes count from the end). O(range / 8). */
 void cmd_bitcount(struct cmd_ctx *c)
 {
-    bool wrongtype, isbit = false;
+    bool isbit = false;
     char buf[21];
     size_t len;
     long long start, end;
+    const unsigned char *p;
 
-    struct entry *e = key_lookup_type(c, 1, OBJ_STRING, LOOKUP_NONE, NULL, &wrongtype);
-    if (wrongtype)
-        return;
-    if (!e) {
-        reply_int(c->out, 0);
+    int found = read_string(c, &p, &len, buf);
+    if (found <= 0) {
+        if (found == 0)
+            reply_int(c->out, 0);
         return;
     }
-    const unsigned char *p = (const unsigned char *)entry_str(e, &len, buf);
 
     if (c->argc == 2) {
         start = 0;
@@ -397,7 +409,7 @@ void cmd_bitcount(struct cmd_ctx *c)
  * then the first bit after the range. O(range / 8). */
 void cmd_bitpos(struct cmd_ctx *c)
 {
-    bool wrongtype, isbit = false, end_given = false;
+    bool isbit = false, end_given = false;
     char buf[21];
     size_t len;
     long long bit, start, end;
@@ -408,14 +420,13 @@ void cmd_bitpos(struct cmd_ctx *c)
         reply_error(c->out, ERR_BITPOS_BIT);
         return;
     }
-    struct entry *e = key_lookup_type(c, 1, OBJ_STRING, LOOKUP_NONE, NULL, &wrongtype);
-    if (wrongtype)
-        return;
-    if (!e) {
-        reply_int(c->out, bit ? -1 : 0);
+    const unsigned char *p;
+    int found = read_string(c, &p, &len, buf);
+    if (found <= 0) {
+        if (found == 0)
+            reply_int(c->out, bit ? -1 : 0);
         return;
     }
-    const unsigned char *p = (const unsigned char *)entry_str(e, &len, buf);
 
     if (c->argc == 3) {
         start = 0;
@@ -788,12 +799,8 @@ static void bitfield_generic(struct cmd_ctx *c, bool readonly_cmd)
     bool grown = false;
 
     if (!writes) {
-        bool wrongtype;
-        struct entry *e = key_lookup_type(c, 1, OBJ_STRING, LOOKUP_NONE, NULL, &wrongtype);
-        if (wrongtype)
+        if (read_string(c, &p, &len, buf) < 0)
             goto out;
-        if (e)
-            p = (const unsigned char *)entry_str(e, &len, buf);
     } else {
         if (readonly_cmd) {
             reply_error(c->out, ERR_BF_RO);
