@@ -50,8 +50,18 @@ static const struct cfg_option options[] = {
      I(enable_debug_command), NULL,
      "Allow the DEBUG command: no, yes, or local (only from loopback and Unix\n"
      "socket connections). Off by default, as in Redis 7."},
+    {"hash-max-listpack-entries", CFG_INT, 0, "128", 0, LLONG_MAX, 0, 0, NULL,
+     I(hash_max_listpack_entries), NULL,
+     "A hash keeps the compact listpack encoding up to this many fields."},
+    {"hash-max-listpack-value", CFG_INT, 0, "64", 0, LLONG_MAX, 0, 0, NULL,
+     I(hash_max_listpack_value), NULL,
+     "... and while every field and value is at most this many bytes."},
     {"hz", CFG_INT, CFG_CLAMP, "10", 0, INT_MAX, 1, 500, NULL, I(hz), NULL,
      "Background task frequency (active expiry, rehashing, client timeouts)."},
+    {"list-max-listpack-size", CFG_INT, 0, "-2", INT_MIN, INT_MAX, 0, 0, NULL,
+     I(list_max_listpack_size), NULL,
+     "Size of each node of a list: N > 0 entries, or -1..-5 for 4, 8, 16, 32\n"
+     "or 64 KB."},
     {"logfile", CFG_STRING, CFG_IMMUTABLE, "", 0, 0, 0, 0, NULL, I(logfile), NULL,
      "Log file path; empty logs to standard output."},
     {"loglevel", CFG_ENUM, 0, "notice", 0, 0, 0, 0, loglevel_names, I(loglevel), NULL,
@@ -65,6 +75,10 @@ static const struct cfg_option options[] = {
     {"proto-max-bulk-len", CFG_MEMORY, 0, "512mb", 1024 * 1024, LLONG_MAX, 0, 0, NULL,
      I(proto_max_bulk_len), NULL,
      "Largest bulk argument a request may carry (and largest string value)."},
+    {"set-max-intset-entries", CFG_INT, 0, "512", 0, LLONG_MAX, 0, 0, NULL,
+     I(set_max_intset_entries), NULL,
+     "A set of integers only keeps the compact intset encoding up to this many\n"
+     "members."},
     {"tcp-backlog", CFG_INT, CFG_IMMUTABLE, "511", 0, INT_MAX, 0, 0, NULL, I(tcp_backlog), NULL,
      "listen(2) backlog."},
     {"tcp-keepalive", CFG_INT, 0, "300", 0, INT_MAX, 0, 0, NULL, I(tcp_keepalive), NULL,
@@ -75,6 +89,12 @@ static const struct cfg_option options[] = {
      "Path of a Unix socket to listen on as well; empty disables."},
     {"unixsocketperm", CFG_OCTAL, CFG_IMMUTABLE, "0", 0, 0777, 0, 0, NULL, I(unixsocketperm), NULL,
      "Permissions of the Unix socket (octal)."},
+    {"zset-max-listpack-entries", CFG_INT, 0, "128", 0, LLONG_MAX, 0, 0, NULL,
+     I(zset_max_listpack_entries), NULL,
+     "A sorted set keeps the compact listpack encoding up to this many members."},
+    {"zset-max-listpack-value", CFG_INT, 0, "64", 0, LLONG_MAX, 0, 0, NULL,
+     I(zset_max_listpack_value), NULL,
+     "... and while every member is at most this many bytes."},
 };
 
 #define NOPTS (sizeof(options) / sizeof(options[0]))

@@ -37,6 +37,10 @@ struct sluice_config {
     long long hz;
     int enable_debug_command; /* 0 no, 1 yes, 2 local */
     long long dataplane_batch_usec;
+    long long hash_max_listpack_entries, hash_max_listpack_value;
+    long long set_max_intset_entries;
+    long long zset_max_listpack_entries, zset_max_listpack_value;
+    long long list_max_listpack_size;
 };
 
 extern struct sluice_config config;

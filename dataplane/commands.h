@@ -27,6 +27,8 @@ enum {
     CMD_NO_MULTI = 1u << 11,
     CMD_SENTINEL = 1u << 12,
     CMD_KEYSPACE = 1u << 13, /* touches every key of a db (routing: all shards) */
+    CMD_BLOCKING = 1u << 14,
+    CMD_MOVABLEKEYS = 1u << 15,
 };
 
 struct command {
@@ -41,8 +43,9 @@ struct command {
     const char *complexity;
     const char *summary;
     /* Key specs as COMMAND INFO shows them, "|" between specs, each
-     * "FLAGS;begin index;lastkey;keystep" (NULL: no keys), and the notes of
-     * the first spec (NULL: none). */
+     * "FLAGS;begin index;lastkey;keystep" (range) or
+     * "FLAGS;begin index;Kkeynumidx,firstkey,keystep" (keynum); NULL: no
+     * keys. keynotes: the notes of the first spec (NULL: none). */
     const char *keyspecs;
     const char *keynotes;
     const char *tips;          /* COMMAND INFO tips, space separated, or NULL */
@@ -51,7 +54,17 @@ struct command {
      * ? is optional, * multiple, # multiple_token; NULL when none. */
     const char *args;
     const struct command *subs; /* subcommand rows, ended by a row with name NULL */
+    /* Index of a numkeys argument followed by that many keys (ZUNIONSTORE,
+     * LMPOP, SINTERCARD ...), in addition to first_key..last_key; 0: none. */
+    int numkeys;
 };
+
+/* The argument indexes of the keys of a request (at most max), as routing,
+ * COMMAND GETKEYS and WATCH see them. A numkeys count that is not a
+ * positive integer or runs past the arguments yields no keys from it (the
+ * handler reports the error). */
+int cmd_key_args(const struct command *cmd, int argc, const struct resp_arg *argv, int *idx,
+             int max);
 
 /* Find a command by name (case-insensitive), or NULL. */
 const struct command *cmd_lookup(const char *name, size_t len);

@@ -79,12 +79,13 @@ uint64_t dp_shard_mask(struct client *c, const struct command *cmd, int argc,
         return multi_shard_mask(c);
     if (cmd->flags & CMD_KEYSPACE)
         return all_shards();
-    if (cmd->first_key <= 0 || cmd->first_key >= argc)
-        return 0;
-    int last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
+    int idx[64];
+    int n = cmd_key_args(cmd, argc, argv, idx, 64);
+    if (n == 64) /* more keys than fit: take them all */
+        return all_shards();
     uint64_t mask = 0;
-    for (int i = cmd->first_key; i <= last && i < argc; i += cmd->key_step)
-        mask |= 1ull << dp_owner(dp_keyslot(argv[i].ptr, argv[i].len));
+    for (int i = 0; i < n; i++)
+        mask |= 1ull << dp_owner(dp_keyslot(argv[idx[i]].ptr, argv[idx[i]].len));
     return mask;
 }
 
@@ -93,10 +94,9 @@ uint64_t dp_shard_mask(struct client *c, const struct command *cmd, int argc,
 static struct shard *route(struct client *c, const struct command *cmd, int argc,
                            const struct resp_arg *argv)
 {
-    if (server.nworkers > 1 && cmd->first_key > 0 && cmd->first_key < argc) {
-        const struct resp_arg *k = &argv[cmd->first_key];
-        return shard_of_key(k->ptr, k->len);
-    }
+    int first;
+    if (server.nworkers > 1 && cmd_key_args(cmd, argc, argv, &first, 1))
+        return shard_of_key(argv[first].ptr, argv[first].len);
     return c->w->shard;
 }
 

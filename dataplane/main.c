@@ -226,6 +226,20 @@ static void daemonize(void)
 
 static void apply_max_string(void) { store_max_string = config.proto_max_bulk_len; }
 
+/* The encoding thresholds are read by every shard without locks: a change
+ * takes effect at each shard's next conversion check. */
+static void apply_limits(void)
+{
+    store_limits = (struct store_limits){
+        .hash_max_listpack_entries = config.hash_max_listpack_entries,
+        .hash_max_listpack_value = config.hash_max_listpack_value,
+        .set_max_intset_entries = config.set_max_intset_entries,
+        .zset_max_listpack_entries = config.zset_max_listpack_entries,
+        .zset_max_listpack_value = config.zset_max_listpack_value,
+        .list_max_listpack_size = config.list_max_listpack_size,
+    };
+}
+
 int main(int argc, char **argv)
 {
     char err[2048];
@@ -259,6 +273,15 @@ int main(int argc, char **argv)
     free(text);
     apply_max_string();
     cfg_on_change("proto-max-bulk-len", apply_max_string);
+    apply_limits();
+    for (const char *const *n = (const char *const[]){"hash-max-listpack-entries",
+                                                       "hash-max-listpack-value",
+                                                       "set-max-intset-entries",
+                                                       "zset-max-listpack-entries",
+                                                       "zset-max-listpack-value",
+                                                       "list-max-listpack-size", NULL};
+         *n; n++)
+        cfg_on_change(*n, apply_limits);
 
     if (config.daemonize)
         daemonize();

@@ -437,6 +437,7 @@ void cmd_client(struct cmd_ctx *c)
 static const char *const flag_names[] = {
     "write", "readonly", "denyoom", "admin", "noscript", "loading", "stale", "fast",
     "no_auth", "allow_busy", "skip_slowlog", "no_multi", "sentinel",
+    NULL /* CMD_KEYSPACE: routing only */, "blocking", "movablekeys",
 };
 
 
@@ -469,8 +470,14 @@ static void reply_key_specs(struct reply *r, const struct command *cmd)
     reply_set(r, p && *p ? n + 1 : 0);
     for (int i = 0; p && *p; i++) {
         char flags[64];
-        int idx, last, step, used = 0;
-        if (sscanf(p, "%63[^;];%d;%d;%d%n", flags, &idx, &last, &step, &used) != 4)
+        int idx, a, b, c3, used = 0;
+        bool keynum = false;
+        /* "FLAGS;index;lastkey;keystep" or "FLAGS;index;Kkeynumidx,firstkey,keystep" */
+        if (sscanf(p, "%63[^;];%d;%d;%d%n", flags, &idx, &a, &b, &used) == 4)
+            c3 = 0;
+        else if (sscanf(p, "%63[^;];%d;K%d,%d,%d%n", flags, &idx, &a, &b, &c3, &used) == 5)
+            keynum = true;
+        else
             break;
         bool notes = i == 0 && cmd->keynotes;
         reply_map(r, 3 + notes);
@@ -491,15 +498,15 @@ static void reply_key_specs(struct reply *r, const struct command *cmd)
         reply_bulk_cstr(r, "find_keys");
         reply_map(r, 2);
         reply_bulk_cstr(r, "type");
-        reply_bulk_cstr(r, "range");
+        reply_bulk_cstr(r, keynum ? "keynum" : "range");
         reply_bulk_cstr(r, "spec");
         reply_map(r, 3);
-        reply_bulk_cstr(r, "lastkey");
-        reply_int(r, last);
-        reply_bulk_cstr(r, "keystep");
-        reply_int(r, step);
-        reply_bulk_cstr(r, "limit");
-        reply_int(r, 0);
+        reply_bulk_cstr(r, keynum ? "keynumidx" : "lastkey");
+        reply_int(r, a);
+        reply_bulk_cstr(r, keynum ? "firstkey" : "keystep");
+        reply_int(r, b);
+        reply_bulk_cstr(r, keynum ? "keystep" : "limit");
+        reply_int(r, c3);
         p += used;
         if (*p == '|')
             p++;
@@ -510,13 +517,13 @@ static void reply_command_info(struct reply *r, const struct command *cmd)
 {
     int nflags = 0;
     for (size_t i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
-        nflags += (cmd->flags >> i) & 1;
+        nflags += flag_names[i] && ((cmd->flags >> i) & 1);
     reply_array(r, 10);
     reply_bulk_cstr(r, cmd->name);
     reply_int(r, cmd->arity);
     reply_set(r, nflags);
     for (size_t i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
-        if ((cmd->flags >> i) & 1)
+        if (flag_names[i] && ((cmd->flags >> i) & 1))
             reply_simple(r, flag_names[i]);
     reply_int(r, cmd->first_key);
     reply_int(r, cmd->last_key);
@@ -693,15 +700,18 @@ static void command_getkeys(struct cmd_ctx *c)
         return reply_error(c->out, "ERR Invalid command specified");
     if (cmd->arity > 0 ? argc != cmd->arity : argc < -cmd->arity)
         return reply_error(c->out, "ERR Invalid number of arguments specified for command");
-    if (cmd->first_key <= 0)
+    if (cmd->first_key <= 0 && !cmd->numkeys)
         return reply_error(c->out, "ERR The command has no key arguments");
-    int last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
-    int n = 0;
-    for (int i = cmd->first_key; i <= last && i < argc; i += cmd->key_step)
-        n++;
+    int *idx = malloc(sizeof(int) * (size_t)argc);
+    int n = cmd_key_args(cmd, argc, argv, idx, argc);
+    if (n == 0 && cmd->numkeys) {
+        free(idx);
+        return reply_error(c->out, "ERR Invalid arguments specified for command");
+    }
     reply_array(c->out, n);
-    for (int i = cmd->first_key; i <= last && i < argc; i += cmd->key_step)
-        reply_bulk(c->out, argv[i].ptr, argv[i].len);
+    for (int i = 0; i < n; i++)
+        reply_bulk(c->out, argv[idx[i]].ptr, argv[idx[i]].len);
+    free(idx);
 }
 
 void cmd_command(struct cmd_ctx *c)

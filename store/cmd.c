@@ -3,6 +3,7 @@
  * that the same inputs are accepted and rejected. */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "cmd.h"
 
 long long store_max_string = 512LL * 1024 * 1024;
+struct store_limits store_limits = {128, 64, 512, 128, 64, -2};
 
 bool arg_is(const struct cmd_ctx *c, int i, const char *word)
 {
@@ -81,6 +83,27 @@ bool arg_double(struct cmd_ctx *c, int i, double *v)
 bad:
     reply_error(c->out, ERR_NOT_FLOAT);
     return false;
+}
+
+bool arg_timeout(struct cmd_ctx *c, int i, long long *ms)
+{
+    long double d;
+    if (!str_to_ld(c->argv[i].ptr, c->argv[i].len, &d)) {
+        reply_error(c->out, "ERR timeout is not a float or out of range");
+        return false;
+    }
+    d *= 1000.0L;
+    if (d <= -1.0L) {
+        reply_error(c->out, "ERR timeout is negative");
+        return false;
+    }
+    /* Redis adds the deadline to the clock and refuses what overflows. */
+    if (d >= (long double)(LLONG_MAX - c->shard->now_ms)) {
+        reply_error(c->out, "ERR timeout is out of range");
+        return false;
+    }
+    *ms = d > 0 ? (long long)d : 0;
+    return true;
 }
 
 struct entry *key_lookup(struct cmd_ctx *c, int i, int flags, struct entry ***ref)

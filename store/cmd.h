@@ -39,7 +39,28 @@ struct cmd_ctx {
     struct shard *(*key_shard)(const void *key, size_t len);
     struct shard *const *all;
     int nall;
+    /* Blocking commands (BLPOP, BZPOPMIN, ...): block_ok is set by the
+     * dataplane when the client may block (never inside MULTI, nor when a
+     * blocked command is re-run at its timeout); cmd_block() records how
+     * long in block_ms. */
+    bool block_ok;
+    long long block_ms; /* 0: no timeout */
+    bool blocked;
 };
+
+/* A blocking command that finds nothing to serve calls this: true means the
+ * client now waits (the handler writes no reply; the command runs again when
+ * one of its keys changes, and once more with block_ok false at the
+ * timeout); false means it may not block and the handler replies its null
+ * at once. */
+static inline bool cmd_block(struct cmd_ctx *c, long long timeout_ms)
+{
+    if (!c->block_ok)
+        return false;
+    c->blocked = true;
+    c->block_ms = timeout_ms;
+    return true;
+}
 
 /* The shard and db that own argument i (a key). */
 static inline struct shard *arg_shard(const struct cmd_ctx *c, int i)
@@ -89,6 +110,11 @@ bool str_to_ll(const char *s, size_t n, long long *v);
 /* Parse a long double from bytes as Redis's string2ld does. */
 bool str_to_ld(const char *s, size_t n, long double *v);
 
+/* Parse a blocking command's timeout (seconds, a double; argument i) into
+ * milliseconds with Redis's errors ("timeout is not a float or out of
+ * range", "timeout is negative"); 0 means forever. */
+bool arg_timeout(struct cmd_ctx *c, int i, long long *ms);
+
 /* Look up argument i as a key in the context's db. */
 struct entry *key_lookup(struct cmd_ctx *c, int i, int flags, struct entry ***ref);
 /* Like key_lookup for a read, replying WRONGTYPE (and returning NULL with
@@ -115,6 +141,34 @@ CMD(del); CMD(unlink); CMD(exists); CMD(touch); CMD(type); CMD(keys); CMD(scan);
 CMD(randomkey); CMD(rename); CMD(renamenx); CMD(copy); CMD(move); CMD(dbsize);
 CMD(flushdb); CMD(flushall); CMD(expire); CMD(pexpire); CMD(expireat); CMD(pexpireat);
 CMD(ttl); CMD(pttl); CMD(expiretime); CMD(pexpiretime); CMD(persist); CMD(object);
+
+/* t_hash.c */
+CMD(hset); CMD(hsetnx); CMD(hget); CMD(hmget); CMD(hmset); CMD(hdel); CMD(hlen);
+CMD(hstrlen); CMD(hexists); CMD(hkeys); CMD(hvals); CMD(hgetall); CMD(hincrby);
+CMD(hincrbyfloat); CMD(hrandfield); CMD(hscan);
+
+/* t_list.c */
+CMD(lpush); CMD(rpush); CMD(lpushx); CMD(rpushx); CMD(lpop); CMD(rpop); CMD(llen);
+CMD(lrange); CMD(lindex); CMD(lset); CMD(linsert); CMD(lrem); CMD(ltrim); CMD(lpos);
+CMD(lmove); CMD(rpoplpush); CMD(lmpop); CMD(blpop); CMD(brpop); CMD(blmove);
+CMD(brpoplpush); CMD(blmpop);
+
+/* t_set.c */
+CMD(sadd); CMD(srem); CMD(sismember); CMD(smismember); CMD(smembers); CMD(scard);
+CMD(spop); CMD(srandmember); CMD(smove); CMD(sinter); CMD(sintercard); CMD(sinterstore);
+CMD(sunion); CMD(sunionstore); CMD(sdiff); CMD(sdiffstore); CMD(sscan);
+
+/* t_zset.c */
+CMD(zadd); CMD(zincrby); CMD(zrem); CMD(zcard); CMD(zcount); CMD(zlexcount); CMD(zscore);
+CMD(zmscore); CMD(zrank); CMD(zrevrank); CMD(zrange); CMD(zrevrange); CMD(zrangestore);
+CMD(zrangebyscore); CMD(zrevrangebyscore); CMD(zrangebylex); CMD(zrevrangebylex);
+CMD(zremrangebyrank); CMD(zremrangebyscore); CMD(zremrangebylex); CMD(zpopmin);
+CMD(zpopmax); CMD(bzpopmin); CMD(bzpopmax); CMD(zmpop); CMD(bzmpop); CMD(zrandmember);
+CMD(zunion); CMD(zunionstore); CMD(zinter); CMD(zinterstore); CMD(zintercard); CMD(zdiff);
+CMD(zdiffstore); CMD(zscan);
+
+/* t_sort.c */
+CMD(sort); CMD(sort_ro);
 
 #undef CMD
 

@@ -227,13 +227,17 @@ static size_t value_bytes(const struct entry *e)
     return 8;
 }
 
+static const struct obj_ops *const type_ops[] = {
+    [OBJ_LIST] = &list_ops, [OBJ_SET] = &set_ops, [OBJ_ZSET] = &zset_ops, [OBJ_HASH] = &hash_ops,
+};
+
 static void *dup_value(const struct entry *e)
 {
     if (entry_type(e) == OBJ_STRING) {
         struct sbuf *b = entry_get_ptr(e);
         return sbuf_new(b->data, b->len);
     }
-    abort(); /* collection types provide their own copy */
+    return type_ops[entry_type(e)]->dup(entry_get_ptr(e), entry_enc(e));
 }
 
 static struct entry *entry_copy(const struct entry *e, const void *key, size_t klen,
@@ -266,7 +270,9 @@ struct entry *entry_rekey(const struct entry *e, const void *key, size_t klen, b
 
 void entry_free(struct entry *e)
 {
-    if (entry_enc(e) != ENC_INT && entry_enc(e) != ENC_EMBSTR)
+    if (entry_type(e) != OBJ_STRING)
+        type_ops[entry_type(e)]->free(entry_get_ptr(e), entry_enc(e));
+    else if (entry_enc(e) == ENC_RAW)
         free(entry_get_ptr(e));
     free(e);
 }
@@ -274,7 +280,9 @@ void entry_free(struct entry *e)
 size_t entry_mem(const struct entry *e)
 {
     size_t n = malloc_usable_size((void *)e);
-    if (entry_enc(e) != ENC_INT && entry_enc(e) != ENC_EMBSTR)
+    if (entry_type(e) != OBJ_STRING)
+        n += type_ops[entry_type(e)]->mem(entry_get_ptr(e), entry_enc(e));
+    else if (entry_enc(e) == ENC_RAW)
         n += malloc_usable_size(entry_get_ptr(e));
     return n;
 }

@@ -50,6 +50,26 @@ struct entry {
     unsigned char data[];
 };
 
+/* The value object of a collection type, hung off entry_get_ptr(). Each
+ * type (t_list.c, t_set.c, t_zset.c, t_hash.c) provides these for every
+ * encoding it uses. */
+struct obj_ops {
+    void (*free)(void *obj, int enc);
+    void *(*dup)(const void *obj, int enc);   /* deep copy (COPY) */
+    size_t (*mem)(const void *obj, int enc);  /* bytes allocated, as MEMORY USAGE counts */
+};
+extern const struct obj_ops list_ops, set_ops, zset_ops, hash_ops;
+
+/* Encoding thresholds of the collection types, with Redis 7.0's names and
+ * defaults (set by the config layer). */
+struct store_limits {
+    long long hash_max_listpack_entries, hash_max_listpack_value;
+    long long set_max_intset_entries;
+    long long zset_max_listpack_entries, zset_max_listpack_value;
+    long long list_max_listpack_size; /* > 0 entries per node, < 0 -1..-5: 4..64 KB */
+};
+extern struct store_limits store_limits;
+
 /* A growable string value, owned by its entry (ENC_RAW). */
 struct sbuf {
     size_t len, cap;
