@@ -233,6 +233,7 @@ static const struct command table[] = {
 #include "cmdtab_list.inc"
 #include "cmdtab_set.inc"
 #include "cmdtab_zset.inc"
+#include "cmdtab_sort.inc"
 
 };
 

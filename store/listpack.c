@@ -1,0 +1,2 @@
+/* The listpack: see listpack.h. */
+#include "listpack.h"

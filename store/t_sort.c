@@ -1,0 +1,2 @@
+/* SORT and SORT_RO over lists, sets and sorted sets. */
+#include "cmd.h"

@@ -1,0 +1,2 @@
+/* Unit tests of store/t_zset.c: filled in with the module. */
+#include <criterion/criterion.h>
