@@ -29,6 +29,7 @@ struct sluice_config {
     long long databases;
     char *dataplane_cores;
     bool daemonize;
+    bool busy_poll;
     char *pidfile;
     char *logfile;
     int loglevel;

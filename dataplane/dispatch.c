@@ -122,8 +122,8 @@ struct reply *reply_target(struct client *c, struct msg **slot)
     return &(*slot)->reply;
 }
 
-void run_held(struct client *c, const struct command *cmd, int argc, const struct resp_arg *argv,
-              struct reply *out)
+bool run_cmd(struct client *c, const struct command *cmd, int argc, const struct resp_arg *argv,
+             struct reply *out, bool block_ok, long long *block_ms)
 {
     struct shard *s = route(c, cmd, argc, argv);
     struct cmd_ctx ctx = {
@@ -135,6 +135,7 @@ void run_held(struct client *c, const struct command *cmd, int argc, const struc
         .out = out,
         .client = c,
         .cmd = cmd,
+        .block_ok = block_ok,
     };
     if (server.nworkers > 1) {
         if (!all_shard_list[0])
@@ -147,6 +148,15 @@ void run_held(struct client *c, const struct command *cmd, int argc, const struc
     c->lastcmd = cmd;
     cmd->fn(&ctx);
     atomic_fetch_add_explicit(&server.stats.commands_processed, 1, memory_order_relaxed);
+    if (block_ms)
+        *block_ms = ctx.block_ms;
+    return ctx.blocked;
+}
+
+void run_held(struct client *c, const struct command *cmd, int argc, const struct resp_arg *argv,
+              struct reply *out)
+{
+    run_cmd(c, cmd, argc, argv, out, false, NULL);
 }
 
 /* Run a command for a client. One worker: inline. Several: inline when it
@@ -157,6 +167,8 @@ void run_held(struct client *c, const struct command *cmd, int argc, const struc
 void execute(struct client *c, const struct command *cmd, int argc, const struct resp_arg *argv)
 {
     struct worker *w = c->w;
+    if (cmd->flags & CMD_BLOCKING)
+        return blocking_run(c, cmd, argc, argv);
     if (server.nworkers == 1)
         return run_held(c, cmd, argc, argv, &c->reply);
 

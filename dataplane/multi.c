@@ -34,17 +34,7 @@ static void *xmalloc(size_t n)
 void multi_queue(struct client *c, const struct command *cmd, int argc,
                  const struct resp_arg *argv)
 {
-    size_t bytes = (size_t)argc * sizeof(struct resp_arg);
-    for (int i = 0; i < argc; i++)
-        bytes += argv[i].len;
-    struct resp_arg *copy = xmalloc(bytes ? bytes : 1);
-    char *data = (char *)(copy + argc);
-    for (int i = 0; i < argc; i++) {
-        memcpy(data, argv[i].ptr, argv[i].len);
-        copy[i].ptr = data;
-        copy[i].len = argv[i].len;
-        data += argv[i].len;
-    }
+    struct resp_arg *copy = resp_args_copy(argc, argv);
     if (c->mq_len == c->mq_cap) {
         c->mq_cap = c->mq_cap ? c->mq_cap * 2 : 8;
         c->mq = realloc(c->mq, (size_t)c->mq_cap * sizeof(*c->mq));

@@ -18,6 +18,24 @@ static void *xrealloc(void *p, size_t n)
     return q;
 }
 
+struct resp_arg *resp_args_copy(int argc, const struct resp_arg *argv)
+{
+    size_t bytes = (size_t)argc * sizeof(struct resp_arg);
+    for (int i = 0; i < argc; i++)
+        bytes += argv[i].len;
+    struct resp_arg *copy = malloc(bytes ? bytes : 1);
+    if (!copy)
+        abort();
+    char *data = (char *)(copy + argc);
+    for (int i = 0; i < argc; i++) {
+        memcpy(data, argv[i].ptr, argv[i].len);
+        copy[i].ptr = data;
+        copy[i].len = argv[i].len;
+        data += argv[i].len;
+    }
+    return copy;
+}
+
 bool resp_parse_ll(const char *s, size_t n, long long *out)
 {
     unsigned long long v = 0;

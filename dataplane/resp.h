@@ -86,6 +86,9 @@ size_t resp_parser_want(const struct resp_parser *p);
 /* Strict decimal parse as Redis's string2ll: no spaces, no '+', no leading
  * zeros, no "-0", must fit in a long long. */
 bool resp_parse_ll(const char *s, size_t n, long long *out);
+/* A copy of argv and every argument's bytes in one allocation (free() it),
+ * for requests kept beyond the read buffer (MULTI, other shards, blocked). */
+struct resp_arg *resp_args_copy(int argc, const struct resp_arg *argv);
 
 /* ---- replies ---- */
 

@@ -905,8 +905,9 @@ void cmd_info(struct cmd_ctx *c)
         sb_printf(&b,
                   "# Clients\r\nconnected_clients:%d\r\ncluster_connections:0\r\nmaxclients:%lld\r\n"
                   "client_recent_max_input_buffer:%zu\r\nclient_recent_max_output_buffer:%zu\r\n"
-                  "blocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n\r\n",
-                  atomic_load(&server.connected_clients), config.maxclients, maxq, maxo);
+                  "blocked_clients:%d\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n\r\n",
+                  atomic_load(&server.connected_clients), config.maxclients, maxq, maxo,
+                  atomic_load(&server.blocked_clients));
     }
     if (want_section(c, "memory", true)) {
         struct mem_stats m;
@@ -1219,7 +1220,13 @@ void cmd_debug(struct cmd_ctx *c)
 
 /* CLUSTER KEYSLOT key: the slot a key hashes to (CRC16 of the key or of its
  * first non-empty {hash tag}, mod 16384), as a cluster node answers. */
+/* sluiced is one node without cluster support: CLUSTER KEYSLOT answers as
+ * a cluster node does (clients use it to group keys by slot, which is how
+ * keys map to shards here too); every other subcommand gets the error of a
+ * Redis started without cluster-enabled. */
 void cmd_cluster(struct cmd_ctx *c)
 {
-    reply_int(c->out, dp_keyslot(c->argv[2].ptr, c->argv[2].len));
+    if (arg_is(c, 1, "keyslot"))
+        return reply_int(c->out, dp_keyslot(c->argv[2].ptr, c->argv[2].len));
+    reply_error(c->out, "ERR This instance has cluster support disabled");
 }

@@ -63,6 +63,7 @@ enum {
     CL_SENDING = 1u << 5,           /* a send is outstanding */
     CL_MULTI = 1u << 6,             /* inside MULTI: commands are queued */
     CL_DIRTY_EXEC = 1u << 7,        /* a queued command was refused: EXEC aborts */
+    CL_BLOCKED = 1u << 8,           /* waiting in a blocking command: input paused */
 };
 
 /* A command queued by MULTI, with its arguments copied (one allocation). */
@@ -108,6 +109,7 @@ struct client {
      * another shard, in request order (shards.c). */
     struct msg *rq_head, *rq_tail;
     int away; /* commands of this client out on other workers */
+    struct blocked *blk; /* set while CL_BLOCKED (blocking.c) */
 };
 
 /* One dataplane worker: a thread, its ring, its shard, its clients. */
@@ -143,6 +145,10 @@ struct worker {
     int posting;                 /* inside post(), waiting for ring room */
     int parkfd;                  /* eventfd a waiting worker blocks on */
     _Atomic int blocked;         /* set while blocked on parkfd */
+    /* blocked clients (blocking.c), in blocking order */
+    struct blocked *blk_head, *blk_tail;
+    _Atomic int blk_ready;       /* a waiter of ours was woken */
+    int64_t blk_deadline;        /* earliest timeout among them, 0: none */
 };
 
 
@@ -162,6 +168,7 @@ struct server {
     _Atomic int started; /* every worker is set up (rings may be used) */
     _Atomic int stop;
     _Atomic int connected_clients;
+    _Atomic int blocked_clients;
     _Atomic uint64_t next_client_id;
     int64_t start_ms;
     int64_t lastsave;
@@ -185,6 +192,9 @@ struct io_uring_sqe *worker_sqe(struct worker *w);
  * client_reply_done marks one complete and flushes the queue's done head. */
 void client_queue_slot(struct client *c, struct msg *m);
 void client_reply_done(struct msg *m);
+/* A blocked client got its reply: send it and go on with the requests
+ * that waited in its query buffer. */
+void client_unblocked(struct client *c);
 
 /* shards.c */
 int shards_init(void);
@@ -221,6 +231,10 @@ struct reply *reply_target(struct client *c, struct msg **slot);
  * (multi-shard: keys resolve to their owners), writing to out. */
 void run_held(struct client *c, const struct command *cmd, int argc, const struct resp_arg *argv,
               struct reply *out);
+/* run_held for a command that may block (block_ok): true when its handler
+ * chose to wait (no reply written), with the timeout in *block_ms. */
+bool run_cmd(struct client *c, const struct command *cmd, int argc, const struct resp_arg *argv,
+             struct reply *out, bool block_ok, long long *block_ms);
 /* Key slot (CRC16 with hash tags) and the worker that owns a slot
  * (dp_slots_init fills the slot table once the worker count is known). */
 unsigned dp_keyslot(const char *key, size_t len);
@@ -230,6 +244,16 @@ int dp_owner(unsigned slot);
 uint64_t dp_shard_mask(struct client *c, const struct command *cmd, int argc,
                        const struct resp_arg *argv);
 uint64_t multi_shard_mask(struct client *c);
+
+/* blocking.c: blocked clients (BLPOP, BZPOPMIN, ...) */
+/* Run a CMD_BLOCKING command for a client; it may leave the client waiting. */
+void blocking_run(struct client *c, const struct command *cmd, int argc,
+                  const struct resp_arg *argv);
+/* Re-run the commands of this worker's blocked clients whose keys were
+ * written or whose timeout passed (each loop turn). */
+void blocking_poll(struct worker *w);
+/* The client goes away while blocked: unregister it. */
+void blocking_abort(struct client *c);
 
 /* multi.c */
 /* Queue a command inside MULTI (replies +QUEUED). */

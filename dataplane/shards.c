@@ -38,14 +38,6 @@
 
 #define RING_SLOTS 4096
 
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n);
-    if (!p)
-        abort();
-    return p;
-}
-
 int shards_init(void)
 {
     int n = server.nworkers;
@@ -92,18 +84,8 @@ struct msg *msg_new(int kind, struct worker *from)
 static struct msg *msg_exec(struct worker *w, struct client *c, const struct command *cmd,
                             int argc, const struct resp_arg *argv)
 {
-    size_t bytes = (size_t)argc * sizeof(struct resp_arg);
-    for (int i = 0; i < argc; i++)
-        bytes += argv[i].len;
     struct msg *m = msg_new(MSG_EXEC, w);
-    m->args = xmalloc(bytes ? bytes : 1);
-    char *data = (char *)(m->args + argc);
-    for (int i = 0; i < argc; i++) {
-        memcpy(data, argv[i].ptr, argv[i].len);
-        m->args[i].ptr = data;
-        m->args[i].len = argv[i].len;
-        data += argv[i].len;
-    }
+    m->args = resp_args_copy(argc, argv);
     m->argc = argc;
     m->cmd = cmd;
     m->client = c;
@@ -155,6 +137,8 @@ void post(struct worker *w, int to, struct msg *m)
  * themselves). */
 void ring_bells(struct worker *w)
 {
+    if (config.busy_poll) /* every peer polls its rings each turn */
+        w->bells = 0;
     if (!w->bells)
         return;
     for (int to = 0; to < server.nworkers; to++) {

@@ -224,6 +224,8 @@ void client_close(struct client *c, const char *why)
 {
     if (c->flags & CL_CLOSING)
         return maybe_free(c);
+    if (c->blk)
+        blocking_abort(c); /* completes its reply slot before we close */
     if (why)
         log_msg(LL_VERBOSE, "Closing client id=%llu: %s", (unsigned long long)c->id, why);
     c->flags |= CL_CLOSING;
@@ -375,7 +377,7 @@ static void process_input(struct client *c, const char *data, size_t n)
         len = c->qlen;
     }
     c->parser.max_bulk_len = config.proto_max_bulk_len;
-    while (!(c->flags & (CL_CLOSE_AFTER_REPLY | CL_CLOSING))) {
+    while (!(c->flags & (CL_CLOSE_AFTER_REPLY | CL_CLOSING | CL_BLOCKED))) {
         /* A multi-shard command may have lent our shard out: wait for it
          * back before running anything else. */
         if (c->w->lent_to >= 0)
@@ -410,6 +412,14 @@ static void process_input(struct client *c, const char *data, size_t n)
         return;
     }
     if (c->reply.bytes || (c->flags & CL_CLOSE_AFTER_REPLY))
+        mark_pending(c);
+}
+
+void client_unblocked(struct client *c)
+{
+    if (c->qlen && !(c->flags & (CL_CLOSE_AFTER_REPLY | CL_CLOSING)))
+        process_input(c, "", 0); /* marks it pending */
+    else if (c->reply.bytes)
         mark_pending(c);
 }
 
@@ -551,12 +561,17 @@ void *worker_main(void *arg)
     bool busy = false;
     while (!atomic_load_explicit(&server.stop, memory_order_relaxed)) {
         struct io_uring_cqe *cqe;
-        int64_t wait_ms = w->next_cron_ms - mstime();
+        int64_t until = w->next_cron_ms;
+        if (w->blk_deadline && w->blk_deadline < until)
+            until = w->blk_deadline;
+        int64_t wait_ms = until - mstime();
         if (wait_ms < 0)
             wait_ms = 0;
+        if (config.busy_poll)
+            wait_ms = 0; /* never sleep: just reap what is there */
         struct __kernel_timespec ts = {.tv_sec = wait_ms / 1000,
                                        .tv_nsec = (wait_ms % 1000) * 1000000};
-        ring_enter(w, busy ? (unsigned)config.dataplane_batch_usec : 0, &ts);
+        ring_enter(w, busy && !config.busy_poll ? (unsigned)config.dataplane_batch_usec : 0, &ts);
 
         shard_tick(w->shard, mstime());
         unsigned head, count = 0;
@@ -567,6 +582,7 @@ void *worker_main(void *arg)
         io_uring_cq_advance(&w->ring, count);
         busy = count >= BUSY_TURN;
         shards_poll(w);
+        blocking_poll(w);
         if (w->shard->now_ms >= w->next_cron_ms)
             cron(w);
         flush_pending(w);

@@ -75,7 +75,9 @@ CLIENT_CPU = "1"
 
 # role -> (server CPU list for taskset, dataplane-cores or None for redis)
 SERVERS = {"redis": ("0", None), "sluice1": ("0", "0"),
-           "sluice2": ("0,1", "0,1"), "sluice4": ("0,1", "0,1,0,1")}
+           "sluice2": ("0,1", "0,1"), "sluice4": ("0,1", "0,1,0,1"),
+           "sluice2bp": ("0,1", "0,1")}
+EXTRA_ARGS = {"sluice2bp": ["--busy-poll", "yes"]}
 ROLE_ORDER = ["redis", "sluice1", "sluice2", "sluice4"]
 
 
@@ -84,7 +86,7 @@ def argv_for(role):
     if cores is None:
         return B.redis_argv
     return lambda port: [SLUICED, "--port", str(port), "--bind", "127.0.0.1",
-                         "--dataplane-cores", cores]
+                         "--dataplane-cores", cores] + EXTRA_ARGS.get(role, [])
 
 
 B.ROLES = {r: argv_for(r) for r in SERVERS}
@@ -259,8 +261,8 @@ def hop_conn(s, keys):
         c.close()
 
 
-def section_hop(workdir, res):
-    s = start("sluice2", workdir)
+def section_hop(workdir, res, role="sluice2", key="hop"):
+    s = start(role, workdir)
     try:
         c = B.Conn(s.port)
         try:
@@ -283,7 +285,7 @@ def section_hop(workdir, res):
                 continue
             if time.monotonic() - t0 > 120:
                 B.note("hop: one connection took %.0fs" % (time.monotonic() - t0))
-            res.setdefault("hop", []).append(e)
+            res.setdefault(key, []).append(e)
     finally:
         B.stop_server(s)
 
@@ -366,6 +368,40 @@ FOUNDATION = {"SET P1": (99900, 0.311, 0.535), "GET P1": (98445, 0.311, 0.551),
               "SET P16": (1434720, 0.423, 0.743), "GET P16": (1402524, 0.423, 0.767)}
 
 
+def hop_table(hop, title):
+    """The hop section's table for one server variant (empty when not run)."""
+    out = []
+    if not hop:
+        return out
+    def m(f, rows=hop):
+        return statistics.median(r[f] for r in rows)
+    out += ["Cross-shard hop, 2 workers%s: %d connections, each %d sequential "
+            "GETs paced at %d/s, keys drawn at random from %d owned by "
+            "worker 0 and %d owned by worker 1; latency measured by the "
+            "Python client (includes its own overhead, the same for both "
+            "sets); local = the set with the lower p50 on that connection. "
+            "CPU/op: %d closed-loop GETs per set on the same connection, "
+            "server utime+stime / ops." % (
+                " with busy-poll" if "busy" in title else "", len(hop), HOP_OPS, HOP_RATE, HOP_KEYS, HOP_KEYS, HOP_CPU_OPS), "",
+            "| connections | n | local p50 us | remote p50 us | hop p50 us "
+            "| local p99 | remote p99 | CPU/op local us | CPU/op remote us "
+            "| closed-loop ops/s local / remote |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    groups = [("all", hop)] + [("on worker %d" % w, [r for r in hop if r["worker"] == w])
+                               for w in (0, 1)]
+    for name, rows in groups:
+        if not rows:
+            continue
+        out.append("| %s | %d | %.1f | %.1f | %+.1f | %.1f | %.1f | %.2f | "
+                   "%.2f | %.0f / %.0f |" % (
+                       name, len(rows), m("local_p50", rows), m("remote_p50", rows),
+                       m("hop", rows), m("local_p99", rows), m("remote_p99", rows),
+                       m("local_cpu_us", rows), m("remote_cpu_us", rows),
+                       m("local_cl_ops", rows), m("remote_cl_ops", rows)))
+    out.append("")
+    return out
+
+
 def report(res, roles_run):
     out = []
     if any(k.startswith(("SET", "GET")) for k in res):
@@ -405,34 +441,8 @@ def report(res, roles_run):
                     fmt(med(res, k, "sluice1", "p50"), ".3f"),
                     fmt(med(res, k, "sluice1", "p99"), ".3f")))
             out.append("")
-    hop = res.get("hop", [])
-    if hop:
-        def m(f, rows=hop):
-            return statistics.median(r[f] for r in rows)
-        out += ["Cross-shard hop, 2 workers: %d connections, each %d sequential "
-                "GETs paced at %d/s, keys drawn at random from %d owned by "
-                "worker 0 and %d owned by worker 1; latency measured by the "
-                "Python client (includes its own overhead, the same for both "
-                "sets); local = the set with the lower p50 on that connection. "
-                "CPU/op: %d closed-loop GETs per set on the same connection, "
-                "server utime+stime / ops." % (
-                    len(hop), HOP_OPS, HOP_RATE, HOP_KEYS, HOP_KEYS, HOP_CPU_OPS), "",
-                "| connections | n | local p50 us | remote p50 us | hop p50 us "
-                "| local p99 | remote p99 | CPU/op local us | CPU/op remote us "
-                "| closed-loop ops/s local / remote |",
-                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
-        groups = [("all", hop)] + [("on worker %d" % w, [r for r in hop if r["worker"] == w])
-                                   for w in (0, 1)]
-        for name, rows in groups:
-            if not rows:
-                continue
-            out.append("| %s | %d | %.1f | %.1f | %+.1f | %.1f | %.1f | %.2f | "
-                       "%.2f | %.0f / %.0f |" % (
-                           name, len(rows), m("local_p50", rows), m("remote_p50", rows),
-                           m("hop", rows), m("local_p99", rows), m("remote_p99", rows),
-                           m("local_cpu_us", rows), m("remote_cpu_us", rows),
-                           m("local_cl_ops", rows), m("remote_cl_ops", rows)))
-        out.append("")
+    for hop_key in ("hop", "hop busy-poll"):
+        out += hop_table(res.get(hop_key, []), hop_key)
     mk = [k for k in res if k.startswith("multi ")]
     if mk:
         out += ["MULTI; INCR k1; INCR k2; EXEC as one write, %d connections closed "
@@ -492,6 +502,8 @@ def main():
                             section_throughput(role, workdir, files, res)
                     elif sec == "hop":
                         section_hop(workdir, res)
+                    elif sec == "hop-busy":
+                        section_hop(workdir, res, "sluice2bp", "hop busy-poll")
                     elif sec == "multi":
                         for role in order:
                             if role != "sluice2":

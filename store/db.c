@@ -38,6 +38,7 @@ struct shard *shard_new(int id, int ndb)
     for (int i = 0; i < ndb; i++) {
         dict_init(&s->db[i].keys, seed);
         dict_init(&s->db[i].watched, seed);
+        dict_init(&s->db[i].blocked, seed);
     }
     return s;
 }
@@ -47,6 +48,7 @@ void shard_free(struct shard *s)
     for (int i = 0; i < s->ndb; i++) {
         dict_free(&s->db[i].keys, entry_free);
         dict_free(&s->db[i].watched, entry_free);
+        dict_free(&s->db[i].blocked, entry_free);
     }
     free(s->db);
     free(s);
@@ -165,10 +167,90 @@ void db_unwatch(struct db *db, const void *key, size_t klen, _Atomic int *flag)
         entry_free(dict_unlink(&db->watched, ref));
 }
 
+/* ---- blocked clients ----
+ * db->blocked maps a key to its waiters in blocking order (an entry holding
+ * a pointer, freed with the entry), like db->watched. */
+
+struct waiters {
+    int n, cap;
+    struct store_waiter *w[];
+};
+
+/* Wake the first waiter for the type the key holds now (none if absent). */
+static void wake_first(struct db *db, const struct waiters *ws, const void *key, size_t klen)
+{
+    struct entry **ref = dict_find_ref(&db->keys, key, klen);
+    if (!ref)
+        return;
+    for (int i = 0; i < ws->n; i++) {
+        if (ws->w[i]->type == entry_type(*ref)) {
+            ws->w[i]->wake(ws->w[i]);
+            return;
+        }
+    }
+}
+
+/* The key was written. */
+static void key_ready(struct db *db, const void *key, size_t klen)
+{
+    if (dict_size(&db->blocked) == 0)
+        return;
+    struct entry **ref = dict_find_ref(&db->blocked, key, klen);
+    if (ref)
+        wake_first(db, entry_get_ptr(*ref), key, klen);
+}
+
+void db_block(struct db *db, const void *key, size_t klen, struct store_waiter *w)
+{
+    struct entry **ref = dict_find_ref(&db->blocked, key, klen);
+    struct waiters *ws;
+    if (!ref) {
+        ws = malloc(sizeof(*ws) + 4 * sizeof(ws->w[0]));
+        if (!ws)
+            abort();
+        ws->n = 0;
+        ws->cap = 4;
+        dict_add(&db->blocked, entry_new_ptr(key, klen, OBJ_STRING, ENC_RAW, ws, -1));
+    } else {
+        ws = entry_get_ptr(*ref);
+        for (int i = 0; i < ws->n; i++)
+            if (ws->w[i] == w)
+                return;
+        if (ws->n == ws->cap) {
+            ws->cap *= 2;
+            ws = realloc(ws, sizeof(*ws) + (size_t)ws->cap * sizeof(ws->w[0]));
+            if (!ws)
+                abort();
+            entry_set_ptr(*ref, ws);
+        }
+    }
+    ws->w[ws->n++] = w;
+}
+
+void db_unblock(struct db *db, const void *key, size_t klen, struct store_waiter *w)
+{
+    struct entry **ref = dict_find_ref(&db->blocked, key, klen);
+    if (!ref)
+        return;
+    struct waiters *ws = entry_get_ptr(*ref);
+    int i = 0;
+    while (i < ws->n && ws->w[i] != w)
+        i++;
+    if (i == ws->n)
+        return;
+    memmove(&ws->w[i], &ws->w[i + 1], (size_t)(ws->n - i - 1) * sizeof(ws->w[0]));
+    ws->n--;
+    if (ws->n == 0)
+        entry_free(dict_unlink(&db->blocked, ref));
+    else
+        wake_first(db, ws, key, klen); /* the key may still serve the next one */
+}
+
 void db_changed(struct shard *s, struct db *db, const void *key, size_t klen, uint64_t n)
 {
     s->dirty += n;
     touch_key(db, key, klen);
+    key_ready(db, key, klen);
 }
 
 struct entry *db_unlink_ref(struct shard *s, struct db *db, struct entry **ref)
@@ -220,6 +302,11 @@ void db_replace(struct shard *s, struct db *db, struct entry **ref, struct entry
     entry_free(old);
     touch_entry(db, e);
     s->dirty++;
+    if (dict_size(&db->blocked)) {
+        size_t klen;
+        const char *key = entry_key(e, &klen);
+        key_ready(db, key, klen);
+    }
 }
 
 struct entry *db_set(struct shard *s, struct db *db, struct entry *e)
@@ -237,6 +324,7 @@ struct entry *db_set(struct shard *s, struct db *db, struct entry *e)
     account_add(db, e);
     touch_entry(db, e);
     s->dirty++;
+    key_ready(db, key, klen);
     return e;
 }
 

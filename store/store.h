@@ -87,6 +87,7 @@ struct dict {
 struct db {
     struct dict keys;
     struct dict watched;    /* WATCHed key -> its watchers (see db_watch) */
+    struct dict blocked;    /* key -> clients blocked on it (see db_block) */
     uint64_t volatile_keys; /* entries with ENTRY_EXPIRE */
     uint64_t expire_cursor; /* active expiry scan position */
     int64_t avg_ttl;
@@ -241,6 +242,22 @@ void db_changed(struct shard *s, struct db *db, const void *key, size_t klen, ui
 void db_watch(struct db *db, const void *key, size_t klen, _Atomic int *flag);
 void db_unwatch(struct db *db, const void *key, size_t klen, _Atomic int *flag);
 bool entry_is_expired(const struct shard *s, const struct entry *e);
+
+/* Blocked clients (BLPOP, BZPOPMIN, ...): a waiter is registered on every
+ * key its command waits for, in blocking order per key. When a key is
+ * written (db_set, db_replace, db_changed) its first waiter for the type it
+ * now holds is woken; when a waiter leaves (served, timed out, gone) and the
+ * key holds a value, the first one is woken again. So each key serves its waiters first come, first
+ * served, and only one at a time re-runs its command. wake() runs on the
+ * thread that holds the key's shard, which may not be the waiter's: it may
+ * only touch what is safe across threads. A waiter must be unblocked from
+ * every key before its memory goes away. */
+struct store_waiter {
+    void (*wake)(struct store_waiter *w);
+    int type; /* the value type it waits for: only that type wakes it (Redis 7.0) */
+};
+void db_block(struct db *db, const void *key, size_t klen, struct store_waiter *w);
+void db_unblock(struct db *db, const void *key, size_t klen, struct store_waiter *w);
 
 /* Active expiry: reclaim expired keys for at most budget_us microseconds.
  * Returns the number of keys removed. */
