@@ -2023,8 +2023,9 @@ static void zrandmember_count(struct cmd_ctx *c, long long l, bool withscores)
 
     reply_members_len(c, count < size ? count : size, withscores);
     if (count >= size) {
+        /* the whole set, from the top down as Redis's zuiNext walks */
         struct zpos p;
-        for (zpos_at_rank(&k.z, 0, false, &p); zpos_ok(&p); zpos_next(&k.z, &p)) {
+        for (zpos_at_rank(&k.z, 0, true, &p); zpos_ok(&p); zpos_prev(&k.z, &p)) {
             char buf[LP_INTBUF_SIZE];
             size_t n;
             const char *m = zpos_member(&p, &n, buf);
@@ -2212,7 +2213,9 @@ static void src_foreach(const struct zsrc *s, bool (*fn)(void *, const char *, s
         return;
     if (s->type == OBJ_SET)
         return set_foreach(s->e, fn, arg);
-    zset_foreach(s->e, false, fn, arg);
+    /* From the top down, as Redis's zuiNext: results then insert at the
+     * head of their skiplist in O(1). */
+    zset_foreach(s->e, true, fn, arg);
 }
 
 static bool src_find(const struct zsrc *s, const char *m, size_t n, double *score)
