@@ -39,6 +39,7 @@
 
 #include "cmd.h"
 #include "listpack.h"
+#include "t_hash.h"
 
 #define ERR_ARITY_FMT "ERR wrong number of arguments for '%s' command"
 #define ERR_HASH_NOT_INT "ERR hash value is not an integer"
@@ -1079,4 +1080,103 @@ void cmd_hscan(struct cmd_ctx *c)
         reply_bulk(c->out, v, vl);
     }
     free(sc.v);
+}
+
+/* ---- the value object API (t_hash.h) ---- */
+
+unsigned long hash_obj_len(const void *obj, int enc)
+{
+    struct hobj h = {enc, (void *)obj};
+    return hash_len(&h);
+}
+
+void hash_obj_foreach(void *obj, int enc, hash_pair_fn fn, void *arg)
+{
+    struct hobj h = {enc, obj};
+    hash_foreach(&h, fn, arg);
+}
+
+struct lp_count {
+    unsigned long n;
+};
+
+static bool count_elem(const unsigned char *p, void *ud)
+{
+    (void)p;
+    ((struct lp_count *)ud)->n++;
+    return true;
+}
+
+bool hash_listpack_valid(const unsigned char *lp, size_t size)
+{
+    struct lp_count cnt = {0};
+    if (!lp_validate(lp, size, count_elem, &cnt) || cnt.n % 2)
+        return false;
+    /* Duplicate fields: an open-addressing set of field positions keyed
+     * by the field's text, O(n) instead of lp_find's O(n^2). */
+    unsigned long fields = cnt.n / 2;
+    size_t cap = 8;
+    while (cap < fields * 2)
+        cap <<= 1;
+    unsigned char **slot = calloc(cap, sizeof(*slot));
+    if (!slot)
+        abort();
+    bool ok = true;
+    unsigned char *l = (unsigned char *)lp;
+    char buf[LP_INTBUF_SIZE];
+    for (unsigned char *p = lp_first(l); p && ok; p = lp_next(l, lp_next(l, p))) {
+        uint32_t len;
+        const unsigned char *f = lp_get_str(p, &len, buf);
+        size_t i = (size_t)store_hash(0x5eed, f, len) & (cap - 1);
+        for (; slot[i]; i = (i + 1) & (cap - 1)) {
+            if (lp_eq(slot[i], f, len)) {
+                ok = false;
+                break;
+            }
+        }
+        slot[i] = p;
+    }
+    free(slot);
+    return ok;
+}
+
+void hash_build_init(struct hash_build *b, uint64_t seed, unsigned long announced_len)
+{
+    b->seed = seed;
+    if ((long long)announced_len > store_limits.hash_max_listpack_entries) {
+        b->enc = ENC_HT;
+        b->obj = dict_new(seed);
+    } else {
+        b->enc = ENC_LISTPACK;
+        b->obj = lp_new(0);
+    }
+}
+
+bool hash_build_add(struct hash_build *b, const void *f, size_t flen, const void *v,
+                    size_t vlen)
+{
+    struct hobj h = {b->enc, b->obj};
+    if (hash_exists(&h, f, flen))
+        return false;
+    hash_set(&h, b->seed, f, flen, v, vlen);
+    b->enc = h.enc;
+    b->obj = h.ptr;
+    return true;
+}
+
+void hash_build_adopt_listpack(struct hash_build *b, unsigned char *lp, uint64_t seed)
+{
+    struct hobj h = {ENC_LISTPACK, lp};
+    bool convert = (long long)hash_len(&h) > store_limits.hash_max_listpack_entries;
+    for (unsigned char *p = lp_first(lp); p && !convert; p = lp_next(lp, p)) {
+        uint32_t len;
+        char buf[LP_INTBUF_SIZE];
+        lp_get_str(p, &len, buf);
+        convert = !fits_listpack(len);
+    }
+    if (convert)
+        hash_convert(&h, seed);
+    b->seed = seed;
+    b->enc = h.enc;
+    b->obj = h.ptr;
 }

@@ -485,3 +485,80 @@ Test(hash, random_operations_match_a_model_across_conversions)
     store_limits.hash_max_listpack_value = 40;
     random_ops(3);
 }
+
+/* ---- the value object API for loaders (t_hash.h) ---- */
+
+#include "t_hash.h"
+
+static void count_pair(void *arg, const char *f, size_t fl, const char *v, size_t vl)
+{
+    (void)f;
+    (void)fl;
+    (void)v;
+    (void)vl;
+    (*(int *)arg)++;
+}
+
+Test(hash, listpack_validation_for_loaders)
+{
+    unsigned char *lp = lp_new(0);
+    lp = lp_append(lp, "a", 1);
+    lp = lp_append(lp, "1", 1);
+    lp = lp_append(lp, "12", 2);
+    lp = lp_append(lp, "x", 1);
+    cr_assert(hash_listpack_valid(lp, lp_bytes(lp)));
+    cr_assert(!hash_listpack_valid(lp, lp_bytes(lp) - 1));
+    lp = lp_append(lp, "12", 2); /* odd count */
+    cr_assert(!hash_listpack_valid(lp, lp_bytes(lp)));
+    lp = lp_append(lp, "y", 1); /* field 12 twice */
+    cr_assert(!hash_listpack_valid(lp, lp_bytes(lp)));
+    lp_free(lp);
+
+    /* Values may repeat and may equal fields. */
+    lp = lp_new(0);
+    for (int i = 0; i < 300; i++) {
+        char f[16];
+        int n = snprintf(f, sizeof(f), "%d", i);
+        lp = lp_append(lp, f, (size_t)n);
+        lp = lp_append(lp, "0", 1);
+    }
+    cr_assert(hash_listpack_valid(lp, lp_bytes(lp)));
+    struct hash_build b;
+    store_limits.hash_max_listpack_entries = 299;
+    hash_build_adopt_listpack(&b, lp, 7);
+    cr_assert_eq(b.enc, ENC_HT);
+    cr_assert_eq(hash_obj_len(b.obj, b.enc), 300);
+    int n = 0;
+    hash_obj_foreach(b.obj, b.enc, count_pair, &n);
+    cr_assert_eq(n, 300);
+    hash_ops.free(b.obj, b.enc);
+}
+
+Test(hash, builder_follows_the_thresholds_and_refuses_duplicates)
+{
+    struct hash_build b;
+    store_limits.hash_max_listpack_entries = 3;
+    hash_build_init(&b, 1, 4);
+    cr_assert_eq(b.enc, ENC_HT);
+    hash_ops.free(b.obj, b.enc);
+
+    hash_build_init(&b, 1, 3);
+    cr_assert_eq(b.enc, ENC_LISTPACK);
+    cr_assert(hash_build_add(&b, "a", 1, "1", 1));
+    cr_assert(!hash_build_add(&b, "a", 1, "2", 1));
+    cr_assert(hash_build_add(&b, "b", 1, "2", 1));
+    cr_assert(hash_build_add(&b, "c", 1, "3", 1));
+    cr_assert_eq(b.enc, ENC_LISTPACK);
+    cr_assert(hash_build_add(&b, "d", 1, "4", 1));
+    cr_assert_eq(b.enc, ENC_HT);
+    cr_assert(!hash_build_add(&b, "d", 1, "4", 1));
+    cr_assert_eq(hash_obj_len(b.obj, b.enc), 4);
+    hash_ops.free(b.obj, b.enc);
+
+    restore_limits();
+    store_limits.hash_max_listpack_value = 2;
+    hash_build_init(&b, 1, 2);
+    cr_assert(hash_build_add(&b, "a", 1, "long", 4));
+    cr_assert_eq(b.enc, ENC_HT);
+    hash_ops.free(b.obj, b.enc);
+}
