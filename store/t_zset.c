@@ -2124,10 +2124,11 @@ struct zsrc {
 
 /* ---- plain sets as inputs ----
  * t_set.c owns the set encodings. Until it exports an iteration API these
- * read its two Redis 7.0 encodings directly: ENC_HT is a struct dict of
- * member entries (the layout the store uses for every hashtable-encoded
- * collection); ENC_INTSET is Redis's intset (u32 encoding = element byte
- * width, u32 length, little-endian sorted integers). */
+ * read them directly: ENC_HT is a struct dict of member entries (the
+ * layout the store uses for every hashtable-encoded collection);
+ * ENC_INTSET is Redis's intset (u32 encoding = element byte width, u32
+ * length, little-endian sorted integers); ENC_LISTPACK (Redis 7.2 small
+ * sets, should t_set.c use them) a listpack of members. */
 struct intset_hdr {
     uint32_t encoding;
     uint32_t length;
@@ -2154,6 +2155,8 @@ static int64_t intset_at(const struct intset_hdr *is, uint32_t i)
 static unsigned long set_len(const struct entry *e)
 {
     void *p = entry_get_ptr(e);
+    if (entry_enc(e) == ENC_LISTPACK)
+        return lp_length(p);
     if (entry_enc(e) == ENC_INTSET)
         return ((const struct intset_hdr *)p)->length;
     return dict_size(p);
@@ -2162,6 +2165,8 @@ static unsigned long set_len(const struct entry *e)
 static bool set_has(const struct entry *e, const char *m, size_t n)
 {
     void *p = entry_get_ptr(e);
+    if (entry_enc(e) == ENC_LISTPACK)
+        return lp_find(p, lp_first(p), m, n, 0) != NULL;
     if (entry_enc(e) == ENC_INTSET) {
         long long v;
         if (!str_to_ll(m, n, &v))
@@ -2192,6 +2197,16 @@ static void set_foreach(const struct entry *e, bool (*fn)(void *, const char *, 
                         void *arg)
 {
     void *p = entry_get_ptr(e);
+    if (entry_enc(e) == ENC_LISTPACK) {
+        for (unsigned char *ep = lp_first(p); ep; ep = lp_next(p, ep)) {
+            char buf[LP_INTBUF_SIZE];
+            uint32_t len;
+            const unsigned char *m = lp_get_str(ep, &len, buf);
+            if (!fn(arg, (const char *)m, len, 1.0))
+                return;
+        }
+        return;
+    }
     if (entry_enc(e) == ENC_INTSET) {
         const struct intset_hdr *is = p;
         for (uint32_t i = 0; i < is->length; i++) {
