@@ -469,18 +469,43 @@ bool lp_eq(const unsigned char *p, const void *s, size_t len)
     return needle_eq(p, &n);
 }
 
+/* The entry after p. Small strings and 7-bit integers (most hash fields
+ * and values) are skipped without the general decode: their backlen is
+ * always one byte. */
+static inline const unsigned char *skip_entry(const unsigned char *p)
+{
+    unsigned char b = p[0];
+    if (b < 0x80)
+        return p + 2;
+    if ((b & 0xC0) == ENC_6BIT_STR)
+        return p + (b & 0x3f) + 2;
+    return p + lp_entry_size(p);
+}
+
 unsigned char *lp_find(unsigned char *lp, unsigned char *p, const void *s, size_t len,
                        unsigned int skip)
 {
     struct needle n;
     needle_init(&n, s, len);
-    while (p && *p != LP_EOF) {
-        if (needle_eq(p, &n))
-            return p;
-        for (unsigned i = 0; i <= skip && *p != LP_EOF; i++)
-            p += lp_entry_size(p);
-    }
     (void)lp;
+    while (p && *p != LP_EOF) {
+        unsigned char b = p[0];
+        /* Fast path: a short string compares by its length byte, then by
+         * its last byte (fields often share a prefix: "user:1", "user:2"),
+         * then whole. */
+        if ((b & 0xC0) == ENC_6BIT_STR) {
+            const unsigned char *d = s;
+            if ((size_t)(b & 0x3f) == len &&
+                (len == 0 || (p[len] == d[len - 1] && memcmp(p + 1, d, len) == 0)))
+                return p;
+        } else if (needle_eq(p, &n)) {
+            return p;
+        }
+        const unsigned char *q = p;
+        for (unsigned i = 0; i <= skip && *q != LP_EOF; i++)
+            q = skip_entry(q);
+        p = (unsigned char *)q;
+    }
     return NULL;
 }
 

@@ -154,7 +154,7 @@ static bool hash_exists(struct hobj *h, const void *f, size_t flen)
     return dict_find_ref(h->ptr, f, flen) != NULL;
 }
 
-/* Would adding strings of these lengths keep a listpack hash listpack? */
+/* May a field or value of len bytes live in a listpack hash? */
 static bool fits_listpack(size_t len)
 {
     return (long long)len <= store_limits.hash_max_listpack_value;

@@ -157,12 +157,10 @@ Test(hash, conversion_keeps_expiry_and_all_fields)
 {
     store_limits.hash_max_listpack_entries = 3;
     RUN(cmd_hset, "HSET", "h", "a", "1", "b", "-2", "c", "x");
-    struct entry *e = find("h");
     int64_t exp = T0 + 100000;
     struct entry **ref;
     db_lookup(s, &s->db[0], "h", 1, LOOKUP_NOTOUCH, &ref);
     db_set_expire(s, &s->db[0], ref, exp);
-    (void)e;
     RUN(cmd_hset, "HSET", "h", "d", "4");
     cr_assert_eq(enc_of("h"), ENC_HT);
     cr_assert_eq(entry_expire(find("h")), exp);
