@@ -250,6 +250,19 @@ uint32_t lp_entry_size(const unsigned char *p)
     return l + (uint32_t)backlen_size(l);
 }
 
+/* The entry after p. Small strings and 7-bit integers (most hash fields
+ * and values) are skipped without the general decode: their backlen is
+ * always one byte. */
+static inline const unsigned char *skip_entry(const unsigned char *p)
+{
+    unsigned char b = p[0];
+    if (b < 0x80)
+        return p + 2;
+    if ((b & 0xC0) == ENC_6BIT_STR)
+        return p + (b & 0x3f) + 2;
+    return p + lp_entry_size(p);
+}
+
 /* ---- sizes ---- */
 
 unsigned char *lp_new(size_t capacity)
@@ -314,7 +327,7 @@ unsigned char *lp_first(unsigned char *lp)
 unsigned char *lp_next(unsigned char *lp, unsigned char *p)
 {
     (void)lp;
-    p += lp_entry_size(p);
+    p = (unsigned char *)skip_entry(p);
     return *p == LP_EOF ? NULL : p;
 }
 
@@ -467,19 +480,6 @@ bool lp_eq(const unsigned char *p, const void *s, size_t len)
     struct needle n;
     needle_init(&n, s, len);
     return needle_eq(p, &n);
-}
-
-/* The entry after p. Small strings and 7-bit integers (most hash fields
- * and values) are skipped without the general decode: their backlen is
- * always one byte. */
-static inline const unsigned char *skip_entry(const unsigned char *p)
-{
-    unsigned char b = p[0];
-    if (b < 0x80)
-        return p + 2;
-    if ((b & 0xC0) == ENC_6BIT_STR)
-        return p + (b & 0x3f) + 2;
-    return p + lp_entry_size(p);
 }
 
 unsigned char *lp_find(unsigned char *lp, unsigned char *p, const void *s, size_t len,
