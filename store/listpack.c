@@ -284,6 +284,12 @@ size_t lp_bytes(const unsigned char *lp)
     return hdr_bytes(lp);
 }
 
+bool lp_safe_to_add(const unsigned char *lp, size_t add)
+{
+    size_t len = lp ? hdr_bytes(lp) : 0;
+    return len + add <= LP_SAFETY_SIZE;
+}
+
 size_t lp_mem(const unsigned char *lp)
 {
     return malloc_usable_size((void *)lp);

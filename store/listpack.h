@@ -71,6 +71,11 @@ void lp_free(unsigned char *lp);
 size_t lp_bytes(const unsigned char *lp);
 /* Number of elements. O(1) unless there are 65535 or more (then O(n)). */
 unsigned long lp_length(const unsigned char *lp);
+/* Redis never lets a listpack grow past 1 GB (lpSafeToAdd): types convert
+ * to their large encoding instead. True if adding add bytes (NULL lp: to
+ * an empty listpack) stays within that. */
+#define LP_SAFETY_SIZE (1UL << 30)
+bool lp_safe_to_add(const unsigned char *lp, size_t add);
 /* Bytes allocated for it (malloc_usable_size), for MEMORY USAGE. */
 size_t lp_mem(const unsigned char *lp);
 /* A copy of the listpack (one allocation of exactly lp_bytes()). */

@@ -49,8 +49,6 @@
 #define ERR_INVALID_CURSOR "ERR invalid cursor"
 #define ERR_OUT_OF_RANGE "ERR value is out of range"
 
-/* Redis refuses to grow a listpack past 1 GB (lpSafeToAdd) and converts. */
-#define LP_SAFETY_SIZE (1ULL << 30)
 /* Longest hash value HINCRBYFLOAT parses (Redis's MAX_LONG_DOUBLE_CHARS). */
 #define MAX_LD_CHARS (5 * 1024)
 /* HRANDFIELD: Redis's batch size for negative counts and its threshold for
@@ -230,7 +228,7 @@ static void hash_try_convert(struct hobj *h, uint64_t seed, const struct resp_ar
         }
         sum += a[i].len;
     }
-    if (lp_bytes(h->ptr) + sum > LP_SAFETY_SIZE)
+    if (!lp_safe_to_add(h->ptr, sum))
         hash_convert(h, seed);
 }
 

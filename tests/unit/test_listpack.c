@@ -579,3 +579,13 @@ Test(listpack, validator_survives_random_byte_flips)
     cr_assert_gt(accepted, 0);
     lp_free(lp);
 }
+
+Test(listpack, safe_to_add_stops_at_one_gigabyte)
+{
+    unsigned char *lp = lp_new(0);
+    cr_assert(lp_safe_to_add(lp, 1000));
+    cr_assert(lp_safe_to_add(NULL, LP_SAFETY_SIZE));
+    cr_assert(!lp_safe_to_add(NULL, LP_SAFETY_SIZE + 1));
+    cr_assert(!lp_safe_to_add(lp, LP_SAFETY_SIZE));
+    lp_free(lp);
+}
