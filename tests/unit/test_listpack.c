@@ -589,3 +589,46 @@ Test(listpack, safe_to_add_stops_at_one_gigabyte)
     cr_assert(!lp_safe_to_add(lp, LP_SAFETY_SIZE));
     lp_free(lp);
 }
+
+/* Golden bytes: the listpack inside DUMP of a hash built by HSET with these
+ * field/value pairs on redis-server 7.0.15 (rdbcompression no). Our
+ * listpack built by appending the same strings must be identical. */
+static void hexcmp(const char *const *elems, size_t n, const char *hex)
+{
+    unsigned char *lp = lp_new(0);
+    for (size_t i = 0; i < n; i++)
+        lp = lp_append(lp, elems[i], strlen(elems[i]));
+    size_t len = strlen(hex) / 2;
+    cr_assert_eq(lp_bytes(lp), len, "size %zu vs redis %zu", lp_bytes(lp), len);
+    for (size_t i = 0; i < len; i++) {
+        unsigned v;
+        sscanf(hex + 2 * i, "%2x", &v);
+        cr_assert_eq(lp[i], v, "byte %zu: %02x vs redis %02x", i, lp[i], v);
+    }
+    lp_free(lp);
+}
+
+Test(listpack, bytes_equal_redis_dump_payloads)
+{
+    const char *a[] = {"f", "0", "g", "127", "h", "128", "i", "-1",
+                       "j", "4095", "k", "-4096", "l", "4096", "m", "-4097"};
+    hexcmp(a, 16,
+           "37000000100081660200018167027f01816802c08002816902dfff02816a02cfff02816b02d000028"
+           "16c02f1001003816d02f1ffef03ff");
+    const char *b[] = {"a", "32767", "b", "-32768", "c", "32768", "d", "-32769",
+                       "e", "8388607", "f", "-8388608", "g", "8388608", "h", "-8388609"};
+    hexcmp(b, 16,
+           "470000001000816102f1ff7f03816202f1008003816302f200800004816402f2ff7fff04816502f2ff"
+           "ff7f04816602f200008004816702f30000800005816802f3ffff7fff05ff");
+    const char *c[] = {"a", "2147483647", "b", "-2147483648", "c", "2147483648",
+                       "d", "-2147483649", "e", "9223372036854775807",
+                       "f", "-9223372036854775808"};
+    hexcmp(c, 12,
+           "4d0000000c00816102f3ffffff7f05816202f30000008005816302f4000000800000000009816402f4"
+           "ffffff7fffffffff09816502f4ffffffffffffff7f09816602f4000000000000008009ff");
+    const char *d[] = {"a", "9223372036854775808", "b", "01", "c", "-0",
+                       "d", "+1", "e", "1.5", "f", ""};
+    hexcmp(d, 12,
+           "410000000c0081610293393232333337323033363835343737353830381481620282303103816302"
+           "822d3003816402822b310381650283312e35048166028001ff");
+}
