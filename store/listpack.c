@@ -456,11 +456,13 @@ const unsigned char *lp_elem_str(const struct lp_elem *e, uint32_t *len, char *b
 
 /* ---- comparing ---- */
 
-/* The searched-for bytes, parsed once: integer elements compare by value. */
+/* The searched-for bytes. Whether they are a canonical integer (the only
+ * way they can equal an integer element) is worked out on the first
+ * integer element met, and only once. */
 struct needle {
     const unsigned char *s;
     size_t len;
-    bool is_int;
+    int is_int; /* -1: not parsed yet */
     long long ival;
 };
 
@@ -468,16 +470,18 @@ static void needle_init(struct needle *n, const void *s, size_t len)
 {
     n->s = s;
     n->len = len;
-    n->is_int = str_to_i64(s, len, &n->ival);
+    n->is_int = -1;
 }
 
-static bool needle_eq(const unsigned char *p, const struct needle *n)
+static bool needle_eq(const unsigned char *p, struct needle *n)
 {
     uint32_t len;
     long long v;
     const unsigned char *s = lp_get(p, &len, &v);
     if (s)
         return len == n->len && (len == 0 || memcmp(s, n->s, len) == 0);
+    if (n->is_int < 0)
+        n->is_int = str_to_i64(n->s, n->len, &n->ival);
     return n->is_int && v == n->ival;
 }
 
