@@ -10,14 +10,13 @@
  *    members, none longer than zset-max-listpack-value bytes.
  *  - "skiplist": a skiplist ordered by (score, member) whose links carry
  *    spans, so rank and range-by-rank are O(log N), plus a store/dict.c table
- *    member -> score for O(1) ZSCORE. The table's items are ordinary store
- *    entries (entry_new_int) whose key is the member and whose 8-byte value
- *    holds the score's bits; a skiplist node points at that entry for the
- *    member's bytes instead of keeping a copy. So a member costs two
- *    allocations (Redis: three, the member string, the node and the dict
- *    entry), and ZSCORE/ZMSCORE/ZUNION lookups touch one of them.
- *    Deleting or re-scoring a member finds its node by (score, member)
- *    descent, as Redis does, so the entry needs no pointer to its node.
+ *    member -> node for O(1) ZSCORE. A member costs one allocation: its
+ *    skiplist node with the table's item (a struct entry whose key is the
+ *    member) inside it, so the member's bytes are stored once and nothing
+ *    else points at them (Redis: three allocations, the member string, the
+ *    node and the dict entry; 1M members: 78 bytes each against Redis's
+ *    110). Deleting or re-scoring a member finds its place by (score,
+ *    member) descent, as Redis does.
  * A set converts listpack -> skiplist when an insert crosses a threshold,
  * and back only where Redis 7.0 does: ZUNIONSTORE/ZINTERSTORE/ZDIFFSTORE
  * results that fit, and ZRANGESTORE results created small.
@@ -73,16 +72,27 @@ static void *xmalloc(size_t n)
 
 /* ------------------------------------------------------------------------
  * The skiplist + dict encoding
+ *
+ * One allocation per member holds its skiplist node and its dict item:
+ *
+ *   level[L-1] ... level[0] | score | backward | struct entry: member
+ *
+ * The levels sit before the node's fixed part so that the dict item, a
+ * struct entry laid out as store.h documents (next, meta, flags, varint
+ * key length, key) with no value, can follow it; a node and its entry are
+ * always 16 bytes apart. The entry's 24 LRU bits, unused for an item of a
+ * private table, hold the node's level (needed to find the allocation's
+ * start). The header node has 32 levels and no entry.
  * ------------------------------------------------------------------------ */
+
+struct zsl_level {
+    struct zsl_node *forward;
+    unsigned long span; /* elements crossed by following forward */
+};
 
 struct zsl_node {
     double score;
-    struct entry *ent; /* the member's entry in the dict (NULL for the header) */
     struct zsl_node *backward;
-    struct zsl_level {
-        struct zsl_node *forward;
-        unsigned long span; /* elements crossed by following forward */
-    } level[];
 };
 
 struct zsl {
@@ -92,7 +102,7 @@ struct zsl {
 };
 
 struct zset {
-    struct dict dict; /* member -> entry holding the score bits */
+    struct dict dict; /* member -> the entry inside the member's node */
     struct zsl zsl;
 };
 
@@ -104,30 +114,30 @@ __attribute__((constructor)) static void zset_seed_init(void)
         zset_seed = 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)&zset_seed;
 }
 
-static inline double ent_score(const struct entry *e)
+/* Level i of node x (the levels are stored below the node). */
+static inline struct zsl_level *LV(const struct zsl_node *x, int i)
 {
-    int64_t v = entry_int(e);
-    double d;
-    memcpy(&d, &v, sizeof(d));
-    return d;
+    return (struct zsl_level *)x - 1 - i;
 }
 
-static inline void ent_set_score(struct entry *e, double d)
+static inline struct entry *node_ent(const struct zsl_node *x)
 {
-    int64_t v;
-    memcpy(&v, &d, sizeof(v));
-    entry_set_int(e, v);
+    return (struct entry *)((char *)x + sizeof(struct zsl_node));
 }
 
-static struct entry *ent_new(const char *m, size_t n, double score)
+static inline struct zsl_node *ent_node(const struct entry *e)
 {
-    int64_t v;
-    memcpy(&v, &score, sizeof(v));
-    return entry_new_int(m, n, v, -1);
+    return (struct zsl_node *)((char *)e - sizeof(struct zsl_node));
 }
 
-/* Member entries are plain string entries: freeing is one free(). */
-static void ent_free(struct entry *e) { free(e); }
+static inline int node_level(const struct zsl_node *x) { return (int)entry_lru(node_ent(x)); }
+
+static inline double ent_score(const struct entry *e) { return ent_node(e)->score; }
+
+static inline const char *node_member(const struct zsl_node *x, size_t *n)
+{
+    return entry_key(node_ent(x), n);
+}
 
 /* Byte order of members, then length, as Redis's sdscmp. */
 static inline int mem_cmp(const char *a, size_t an, const char *b, size_t bn)
@@ -136,11 +146,6 @@ static inline int mem_cmp(const char *a, size_t an, const char *b, size_t bn)
     if (r)
         return r;
     return an < bn ? -1 : an > bn ? 1 : 0;
-}
-
-static inline const char *node_member(const struct zsl_node *x, size_t *n)
-{
-    return entry_key(x->ent, n);
 }
 
 /* True when node x sorts before (score, m). */
@@ -174,177 +179,185 @@ static int zsl_random_level(void)
     }
 }
 
-static struct zsl_node *zsl_node_new(int level, double score, struct entry *ent)
+static inline size_t varint_len(uint64_t v)
 {
-    struct zsl_node *x = xmalloc(sizeof(*x) + (size_t)level * sizeof(x->level[0]));
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* A node of a random level for member m, not linked yet. Its entry is
+ * built in place with store.h's entry layout (varint length, key). */
+static struct zsl_node *node_new(double score, const char *m, size_t n)
+{
+    int level = zsl_random_level();
+    size_t lv = (size_t)level * sizeof(struct zsl_level);
+    char *p = xmalloc(lv + sizeof(struct zsl_node) + offsetof(struct entry, data) +
+                      varint_len(n) + n);
+    struct zsl_node *x = (struct zsl_node *)(p + lv);
+    struct entry *e = node_ent(x);
     x->score = score;
-    x->ent = ent;
     x->backward = NULL;
+    e->next = NULL;
+    e->meta = ((uint32_t)OBJ_STRING << 28) | (uint32_t)level;
+    e->flags = 0;
+    unsigned char *d = e->data;
+    uint64_t v = n;
+    while (v >= 0x80) {
+        *d++ = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    *d++ = (unsigned char)v;
+    memcpy(d, m, n);
     return x;
 }
 
+static inline void *node_alloc_start(const struct zsl_node *x, int level)
+{
+    return (char *)x - (size_t)level * sizeof(struct zsl_level);
+}
+
+static void node_free(struct zsl_node *x) { free(node_alloc_start(x, node_level(x))); }
+
+
 static void zsl_init(struct zsl *zsl)
 {
-    zsl->header = zsl_node_new(ZSL_MAXLEVEL, 0, NULL);
+    char *p = xmalloc(ZSL_MAXLEVEL * sizeof(struct zsl_level) + sizeof(struct zsl_node));
+    zsl->header = (struct zsl_node *)(p + ZSL_MAXLEVEL * sizeof(struct zsl_level));
+    zsl->header->score = 0;
+    zsl->header->backward = NULL;
     for (int i = 0; i < ZSL_MAXLEVEL; i++) {
-        zsl->header->level[i].forward = NULL;
-        zsl->header->level[i].span = 0;
+        LV(zsl->header, i)->forward = NULL;
+        LV(zsl->header, i)->span = 0;
     }
     zsl->tail = NULL;
     zsl->length = 0;
     zsl->level = 1;
 }
 
+/* Free every node (and so every dict item) and the header. */
 static void zsl_free_nodes(struct zsl *zsl)
 {
-    struct zsl_node *x = zsl->header->level[0].forward;
-    free(zsl->header);
+    struct zsl_node *x = LV(zsl->header, 0)->forward;
+    free(node_alloc_start(zsl->header, ZSL_MAXLEVEL));
     while (x) {
-        struct zsl_node *next = x->level[0].forward;
-        free(x);
+        struct zsl_node *next = LV(x, 0)->forward;
+        node_free(x);
         x = next;
     }
 }
 
-/* Insert a node for ent (not yet in the list) at (score, member). */
-static struct zsl_node *zsl_insert(struct zsl *zsl, double score, struct entry *ent)
+/* Link node x (not in the list) at its (score, member) place. */
+static void zsl_insert(struct zsl *zsl, struct zsl_node *x)
 {
-    struct zsl_node *update[ZSL_MAXLEVEL], *x = zsl->header;
+    struct zsl_node *update[ZSL_MAXLEVEL], *h = zsl->header;
     unsigned long rank[ZSL_MAXLEVEL];
     size_t n;
-    const char *m = entry_key(ent, &n);
+    const char *m = node_member(x, &n);
+    int level = node_level(x);
 
     for (int i = zsl->level - 1; i >= 0; i--) {
         rank[i] = i == zsl->level - 1 ? 0 : rank[i + 1];
-        while (x->level[i].forward && node_before(x->level[i].forward, score, m, n)) {
-            rank[i] += x->level[i].span;
-            x = x->level[i].forward;
+        while (LV(h, i)->forward && node_before(LV(h, i)->forward, x->score, m, n)) {
+            rank[i] += LV(h, i)->span;
+            h = LV(h, i)->forward;
         }
-        update[i] = x;
+        update[i] = h;
     }
-    int level = zsl_random_level();
     if (level > zsl->level) {
         for (int i = zsl->level; i < level; i++) {
             rank[i] = 0;
             update[i] = zsl->header;
-            update[i]->level[i].span = zsl->length;
+            LV(update[i], i)->span = zsl->length;
         }
         zsl->level = level;
     }
-    x = zsl_node_new(level, score, ent);
     for (int i = 0; i < level; i++) {
-        x->level[i].forward = update[i]->level[i].forward;
-        update[i]->level[i].forward = x;
-        x->level[i].span = update[i]->level[i].span - (rank[0] - rank[i]);
-        update[i]->level[i].span = (rank[0] - rank[i]) + 1;
+        LV(x, i)->forward = LV(update[i], i)->forward;
+        LV(update[i], i)->forward = x;
+        LV(x, i)->span = LV(update[i], i)->span - (rank[0] - rank[i]);
+        LV(update[i], i)->span = (rank[0] - rank[i]) + 1;
     }
     for (int i = level; i < zsl->level; i++)
-        update[i]->level[i].span++;
+        LV(update[i], i)->span++;
     x->backward = update[0] == zsl->header ? NULL : update[0];
-    if (x->level[0].forward)
-        x->level[0].forward->backward = x;
+    if (LV(x, 0)->forward)
+        LV(x, 0)->forward->backward = x;
     else
         zsl->tail = x;
     zsl->length++;
-    return x;
 }
 
 /* Unlink x given the rightmost node before it on every level. */
 static void zsl_unlink(struct zsl *zsl, struct zsl_node *x, struct zsl_node **update)
 {
+    int level = node_level(x);
     for (int i = 0; i < zsl->level; i++) {
-        if (update[i]->level[i].forward == x) {
-            update[i]->level[i].span += x->level[i].span - 1;
-            update[i]->level[i].forward = x->level[i].forward;
+        if (i < level && LV(update[i], i)->forward == x) {
+            LV(update[i], i)->span += LV(x, i)->span - 1;
+            LV(update[i], i)->forward = LV(x, i)->forward;
         } else {
-            update[i]->level[i].span -= 1;
+            LV(update[i], i)->span -= 1;
         }
     }
-    if (x->level[0].forward)
-        x->level[0].forward->backward = x->backward;
+    if (LV(x, 0)->forward)
+        LV(x, 0)->forward->backward = x->backward;
     else
         zsl->tail = x->backward;
-    while (zsl->level > 1 && zsl->header->level[zsl->level - 1].forward == NULL)
+    while (zsl->level > 1 && LV(zsl->header, zsl->level - 1)->forward == NULL)
         zsl->level--;
     zsl->length--;
 }
 
-/* Find the node of (score, member): fills update[] and returns it, or NULL. */
-static struct zsl_node *zsl_find(struct zsl *zsl, double score, const char *m, size_t n,
-                                 struct zsl_node **update)
+/* Fill update[] with the rightmost nodes before node x on every level
+ * (descending by x's score and member). */
+static void zsl_path(struct zsl *zsl, const struct zsl_node *x, struct zsl_node **update)
 {
-    struct zsl_node *x = zsl->header;
-    for (int i = zsl->level - 1; i >= 0; i--) {
-        while (x->level[i].forward && node_before(x->level[i].forward, score, m, n))
-            x = x->level[i].forward;
-        update[i] = x;
-    }
-    x = x->level[0].forward;
-    if (x && x->score == score) {
-        size_t xl;
-        const char *xm = node_member(x, &xl);
-        if (mem_cmp(xm, xl, m, n) == 0)
-            return x;
-    }
-    return NULL;
-}
-
-/* Remove and free the node of (score, member); its entry stays. */
-static bool zsl_delete(struct zsl *zsl, double score, const char *m, size_t n)
-{
-    struct zsl_node *update[ZSL_MAXLEVEL];
-    struct zsl_node *x = zsl_find(zsl, score, m, n, update);
-    if (!x)
-        return false;
-    zsl_unlink(zsl, x, update);
-    free(x);
-    return true;
-}
-
-/* Move the node of (cur, member) to newscore: in place when the order
- * does not change (Redis's zslUpdateScore), else unlink and reinsert. */
-static void zsl_update_score(struct zsl *zsl, double cur, struct entry *ent, double newscore)
-{
-    struct zsl_node *update[ZSL_MAXLEVEL];
+    struct zsl_node *h = zsl->header;
     size_t n;
-    const char *m = entry_key(ent, &n);
-    struct zsl_node *x = zsl_find(zsl, cur, m, n, update);
+    const char *m = node_member(x, &n);
+    for (int i = zsl->level - 1; i >= 0; i--) {
+        while (LV(h, i)->forward && node_before(LV(h, i)->forward, x->score, m, n))
+            h = LV(h, i)->forward;
+        update[i] = h;
+    }
+}
 
-    if (!x)
-        abort(); /* the dict and the list disagree */
+/* Move node x to newscore: in place when the order does not change
+ * (Redis's zslUpdateScore), else unlinked and linked again (same node, so
+ * its dict item stays valid). */
+static void zsl_update_score(struct zsl *zsl, struct zsl_node *x, double newscore)
+{
     if ((x->backward == NULL || x->backward->score < newscore) &&
-        (x->level[0].forward == NULL || x->level[0].forward->score > newscore)) {
+        (LV(x, 0)->forward == NULL || LV(x, 0)->forward->score > newscore)) {
         x->score = newscore;
         return;
     }
+    struct zsl_node *update[ZSL_MAXLEVEL];
+    zsl_path(zsl, x, update);
     zsl_unlink(zsl, x, update);
-    free(x);
-    zsl_insert(zsl, newscore, ent);
+    x->score = newscore;
+    zsl_insert(zsl, x);
 }
 
-/* 1-based rank of (score, member), 0 when absent. */
-static unsigned long zsl_rank(struct zsl *zsl, double score, const char *m, size_t n)
+/* 1-based rank of node x. */
+static unsigned long zsl_rank(struct zsl *zsl, const struct zsl_node *x)
 {
-    struct zsl_node *x = zsl->header;
+    struct zsl_node *h = zsl->header;
     unsigned long rank = 0;
+    size_t n;
+    const char *m = node_member(x, &n);
     for (int i = zsl->level - 1; i >= 0; i--) {
-        while (x->level[i].forward) {
-            struct zsl_node *f = x->level[i].forward;
-            size_t fl;
-            const char *fm = node_member(f, &fl);
-            if (f->score < score || (f->score == score && mem_cmp(fm, fl, m, n) <= 0)) {
-                rank += x->level[i].span;
-                x = f;
-            } else {
-                break;
-            }
+        while (LV(h, i)->forward && (LV(h, i)->forward == x ||
+                                     node_before(LV(h, i)->forward, x->score, m, n))) {
+            rank += LV(h, i)->span;
+            h = LV(h, i)->forward;
         }
-        if (x->ent) {
-            size_t xl;
-            const char *xm = node_member(x, &xl);
-            if (x->score == score && mem_cmp(xm, xl, m, n) == 0)
-                return rank;
-        }
+        if (h == x)
+            return rank;
     }
     return 0;
 }
@@ -355,9 +368,9 @@ static struct zsl_node *zsl_by_rank(struct zsl *zsl, unsigned long rank)
     struct zsl_node *x = zsl->header;
     unsigned long traversed = 0;
     for (int i = zsl->level - 1; i >= 0; i--) {
-        while (x->level[i].forward && traversed + x->level[i].span <= rank) {
-            traversed += x->level[i].span;
-            x = x->level[i].forward;
+        while (LV(x, i)->forward && traversed + LV(x, i)->span <= rank) {
+            traversed += LV(x, i)->span;
+            x = LV(x, i)->forward;
         }
         if (traversed == rank)
             return x;
@@ -376,16 +389,16 @@ static struct zset *zs_new(void)
 static void zs_free(struct zset *zs)
 {
     zsl_free_nodes(&zs->zsl);
-    dict_free(&zs->dict, ent_free);
+    dict_free(&zs->dict, NULL); /* the items were inside the nodes */
     free(zs);
 }
 
 /* Add a member known to be absent. */
 static void zs_insert(struct zset *zs, const char *m, size_t n, double score)
 {
-    struct entry *e = ent_new(m, n, score);
-    dict_add(&zs->dict, e);
-    zsl_insert(&zs->zsl, score, e);
+    struct zsl_node *x = node_new(score, m, n);
+    dict_add(&zs->dict, node_ent(x));
+    zsl_insert(&zs->zsl, x);
 }
 
 /* Remove member m; false if it was not there. */
@@ -394,9 +407,11 @@ static bool zs_delete(struct zset *zs, const char *m, size_t n)
     struct entry **ref = dict_find_ref(&zs->dict, m, n);
     if (!ref)
         return false;
-    struct entry *e = dict_unlink(&zs->dict, ref);
-    zsl_delete(&zs->zsl, ent_score(e), m, n);
-    free(e);
+    struct zsl_node *x = ent_node(dict_unlink(&zs->dict, ref));
+    struct zsl_node *update[ZSL_MAXLEVEL];
+    zsl_path(&zs->zsl, x, update);
+    zsl_unlink(&zs->zsl, x, update);
+    node_free(x);
     return true;
 }
 
@@ -408,22 +423,22 @@ static unsigned long zs_delete_ranks(struct zset *zs, unsigned long start, unsig
     unsigned long traversed = 0, removed = 0;
 
     for (int i = zsl->level - 1; i >= 0; i--) {
-        while (x->level[i].forward && traversed + x->level[i].span < start) {
-            traversed += x->level[i].span;
-            x = x->level[i].forward;
+        while (LV(x, i)->forward && traversed + LV(x, i)->span < start) {
+            traversed += LV(x, i)->span;
+            x = LV(x, i)->forward;
         }
         update[i] = x;
     }
     traversed++;
-    x = x->level[0].forward;
+    x = LV(x, 0)->forward;
     while (x && traversed <= end) {
-        struct zsl_node *next = x->level[0].forward;
+        struct zsl_node *next = LV(x, 0)->forward;
         size_t n;
         const char *m = node_member(x, &n);
         struct entry **ref = dict_find_ref(&zs->dict, m, n);
+        dict_unlink(&zs->dict, ref);
         zsl_unlink(zsl, x, update);
-        free(dict_unlink(&zs->dict, ref));
-        free(x);
+        node_free(x);
         removed++;
         traversed++;
         x = next;
@@ -626,7 +641,7 @@ static void zobj_to_listpack(struct zobj *z)
     if (z->enc == ENC_LISTPACK)
         return;
     unsigned char *lp = lp_new(0);
-    for (struct zsl_node *x = z->zs->zsl.header->level[0].forward; x; x = x->level[0].forward) {
+    for (struct zsl_node *x = LV(z->zs->zsl.header, 0)->forward; x; x = LV(x, 0)->forward) {
         size_t n;
         const char *m = node_member(x, &n);
         lp = zzl_insert_at(lp, NULL, m, n, x->score);
@@ -730,8 +745,7 @@ static bool zobj_add(struct zobj *z, double score, const char *m, size_t n, int 
         if (newscore)
             *newscore = score;
         if (score != cur) {
-            zsl_update_score(&zs->zsl, cur, e, score);
-            ent_set_score(e, score);
+            zsl_update_score(&zs->zsl, ent_node(e), score);
             *out |= ZA_OUT_UPDATED;
         }
         return true;
@@ -797,7 +811,7 @@ static long zobj_rank(struct zobj *z, const char *m, size_t n, bool reverse)
         struct entry **ref = dict_find_ref(&z->zs->dict, m, n);
         if (!ref)
             return -1;
-        rank = zsl_rank(&z->zs->zsl, ent_score(*ref), m, n);
+        rank = zsl_rank(&z->zs->zsl, ent_node(*ref));
     }
     return reverse ? (long)(len - rank) : (long)(rank - 1);
 }
@@ -824,13 +838,13 @@ static void zpos_at_rank(const struct zobj *z, unsigned long rank, bool rev, str
     if (rev)
         p->node = rank == 0 ? zsl->tail : zsl_by_rank(zsl, zsl->length - rank);
     else
-        p->node = rank == 0 ? zsl->header->level[0].forward : zsl_by_rank(zsl, rank + 1);
+        p->node = rank == 0 ? LV(zsl->header, 0)->forward : zsl_by_rank(zsl, rank + 1);
 }
 
 static inline void zpos_next(const struct zobj *z, struct zpos *p)
 {
     if (p->node)
-        p->node = p->node->level[0].forward;
+        p->node = LV(p->node, 0)->forward;
     else
         p->ep = lp_next(z->lp, lp_next(z->lp, p->ep));
 }
@@ -1035,15 +1049,15 @@ static bool zobj_first_in(const struct zobj *z, const struct zspec *sp, struct z
     } else {
         struct zsl_node *x = z->zs->zsl.header;
         for (int i = z->zs->zsl.level - 1; i >= 0; i--) {
-            while (x->level[i].forward) {
-                struct zpos f = {NULL, x->level[i].forward};
+            while (LV(x, i)->forward) {
+                struct zpos f = {NULL, LV(x, i)->forward};
                 if (pos_gte_min(z, sp, &f))
                     break;
-                r += x->level[i].span;
+                r += LV(x, i)->span;
                 x = f.node;
             }
         }
-        p->node = x->level[0].forward;
+        p->node = LV(x, 0)->forward;
     }
     if (!zpos_ok(p) || !pos_lte_max(z, sp, p)) {
         p->ep = NULL;
@@ -1074,15 +1088,15 @@ static bool zobj_last_in(const struct zobj *z, const struct zspec *sp, struct zp
         struct zsl_node *x = z->zs->zsl.header;
         r = 0;
         for (int i = z->zs->zsl.level - 1; i >= 0; i--) {
-            while (x->level[i].forward) {
-                struct zpos f = {NULL, x->level[i].forward};
+            while (LV(x, i)->forward) {
+                struct zpos f = {NULL, LV(x, i)->forward};
                 if (!pos_lte_max(z, sp, &f))
                     break;
-                r += x->level[i].span;
+                r += LV(x, i)->span;
                 x = f.node;
             }
         }
-        p->node = x->ent ? x : NULL;
+        p->node = x != z->zs->zsl.header ? x : NULL;
         r--;
     }
     if (!zpos_ok(p) || !pos_gte_min(z, sp, p)) {
@@ -1155,9 +1169,9 @@ static size_t obj_mem(const void *obj, int enc)
     size_t n = malloc_usable_size((void *)zs) + malloc_usable_size(zs->zsl.header);
     n += (zs->dict.size[0] + zs->dict.size[1]) * sizeof(struct entry *);
     size_t sampled = 0, bytes = 0;
-    for (struct zsl_node *x = zs->zsl.header->level[0].forward; x && sampled < 1024;
-         x = x->level[0].forward, sampled++)
-        bytes += malloc_usable_size(x) + malloc_usable_size(x->ent);
+    for (struct zsl_node *x = LV(zs->zsl.header, 0)->forward; x && sampled < 1024;
+         x = LV(x, 0)->forward, sampled++)
+        bytes += malloc_usable_size(node_alloc_start(x, node_level(x)));
     if (sampled)
         n += bytes / sampled * zs->zsl.length;
     return n;
@@ -2046,14 +2060,14 @@ static void zrandmember_count(struct cmd_ctx *c, long long l, bool withscores)
         /* Most of the set: a partial Fisher-Yates shuffle of all nodes. */
         struct zsl_node **all = xmalloc(sizeof(*all) * size);
         unsigned long i = 0;
-        for (struct zsl_node *x = k.z.zs->zsl.header->level[0].forward; x; x = x->level[0].forward)
+        for (struct zsl_node *x = LV(k.z.zs->zsl.header, 0)->forward; x; x = LV(x, 0)->forward)
             all[i++] = x;
         for (i = 0; i < count; i++) {
             unsigned long j = i + rand_next() % (size - i);
             struct zsl_node *t = all[i];
             all[i] = all[j];
             all[j] = t;
-            reply_entry_member(c, all[i]->ent, withscores);
+            reply_entry_member(c, node_ent(all[i]), withscores);
         }
         free(all);
         return;
@@ -2068,11 +2082,11 @@ static void zrandmember_count(struct cmd_ctx *c, long long l, bool withscores)
         const char *m = entry_key(e, &n);
         if (dict_find_ref(&seen, m, n))
             continue;
-        dict_add(&seen, ent_new(m, n, 0));
+        dict_add(&seen, entry_new_int(m, n, 0, -1));
         added++;
         reply_entry_member(c, e, withscores);
     }
-    dict_free(&seen, ent_free);
+    dict_free(&seen, entry_free);
 }
 
 /* ZRANDMEMBER key [count [WITHSCORES]]: the count is checked before the
@@ -2305,19 +2319,18 @@ static bool union_cb(void *arg, const char *m, size_t n, double score)
         v = 0;
     struct entry **ref = dict_find_ref(&u->dst->dict, m, n);
     if (!ref) {
-        dict_add(&u->dst->dict, ent_new(m, n, v));
+        dict_add(&u->dst->dict, node_ent(node_new(v, m, n)));
         return true;
     }
-    double cur = ent_score(*ref);
-    aggregate(&cur, v, u->aggr);
-    ent_set_score(*ref, cur);
+    aggregate(&ent_node(*ref)->score, v, u->aggr);
     return true;
 }
 
+/* The union's nodes exist (in the dict) but are not linked yet. */
 static int union_link_cb(void *arg, struct entry *e)
 {
     struct zset *zs = arg;
-    zsl_insert(&zs->zsl, ent_score(e), e);
+    zsl_insert(&zs->zsl, ent_node(e));
     return 0;
 }
 
@@ -2349,7 +2362,7 @@ static void sort_by_len(struct zsrc *src, int n)
 static size_t zs_max_member(const struct zset *zs)
 {
     size_t max = 0;
-    for (struct zsl_node *x = zs->zsl.header->level[0].forward; x; x = x->level[0].forward) {
+    for (struct zsl_node *x = LV(zs->zsl.header, 0)->forward; x; x = LV(x, 0)->forward) {
         size_t n;
         node_member(x, &n);
         if (n > max)
@@ -2471,8 +2484,8 @@ static void setop_generic(struct cmd_ctx *c, int dsti, int nki, enum setop op, b
         zstore(c, dsti, &z);
     } else {
         reply_members_len(c, dst->zsl.length, withscores);
-        for (struct zsl_node *x = dst->zsl.header->level[0].forward; x; x = x->level[0].forward)
-            reply_entry_member(c, x->ent, withscores);
+        for (struct zsl_node *x = LV(dst->zsl.header, 0)->forward; x; x = LV(x, 0)->forward)
+            reply_entry_member(c, node_ent(x), withscores);
         zs_free(dst);
     }
 out:

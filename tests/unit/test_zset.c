@@ -104,26 +104,26 @@ static void check_skiplist(struct zset *zs, const struct model *md)
     cr_assert(zsl->level >= 1 && zsl->level <= ZSL_MAXLEVEL);
     /* no empty top levels */
     if (zsl->level > 1)
-        cr_assert_not_null(zsl->header->level[zsl->level - 1].forward);
+        cr_assert_not_null(LV(zsl->header, zsl->level - 1)->forward);
     for (int i = zsl->level; i < ZSL_MAXLEVEL; i++)
-        cr_assert_null(zsl->header->level[i].forward);
+        cr_assert_null(LV(zsl->header, i)->forward);
 
     /* level 0: order, backward links, tail, the model, the dict */
-    struct zsl_node *x = zsl->header->level[0].forward, *prev = NULL;
+    struct zsl_node *x = LV(zsl->header, 0)->forward, *prev = NULL;
     int k = 0;
-    for (; x; prev = x, x = x->level[0].forward, k++) {
+    for (; x; prev = x, x = LV(x, 0)->forward, k++) {
         size_t n;
         const char *m = node_member(x, &n);
         cr_assert_lt(k, md->n);
         cr_assert_eq(x->score, md->e[k].score, "score at %d", k);
         cr_assert(n == md->e[k].n && memcmp(m, md->e[k].m, n) == 0, "member at %d", k);
         cr_assert_eq(x->backward, prev);
-        cr_assert_eq(x->level[0].span, x->level[0].forward ? 1UL : 0UL);
+        cr_assert_eq(LV(x, 0)->span, LV(x, 0)->forward ? 1UL : 0UL);
         struct entry **ref = dict_find_ref(&zs->dict, m, n);
         cr_assert_not_null(ref);
-        cr_assert_eq(*ref, x->ent);
-        cr_assert_eq(ent_score(x->ent), x->score);
-        cr_assert_eq(zsl_rank(zsl, x->score, m, n), (unsigned long)k + 1);
+        cr_assert_eq(*ref, node_ent(x));
+        cr_assert_eq(ent_score(node_ent(x)), x->score);
+        cr_assert_eq(zsl_rank(zsl, x), (unsigned long)k + 1);
         cr_assert_eq(zsl_by_rank(zsl, (unsigned long)k + 1), x);
     }
     cr_assert_eq(k, md->n);
@@ -135,12 +135,10 @@ static void check_skiplist(struct zset *zs, const struct model *md)
     for (int lv = 1; lv < zsl->level; lv++) {
         unsigned long rank = 0;
         struct zsl_node *y = zsl->header;
-        while (y->level[lv].forward) {
-            struct zsl_node *f = y->level[lv].forward;
-            size_t fn;
-            const char *fm = node_member(f, &fn);
-            unsigned long frank = zsl_rank(zsl, f->score, fm, fn);
-            cr_assert_eq(y->level[lv].span, frank - rank, "span at level %d", lv);
+        while (LV(y, lv)->forward) {
+            struct zsl_node *f = LV(y, lv)->forward;
+            unsigned long frank = zsl_rank(zsl, f);
+            cr_assert_eq(LV(y, lv)->span, frank - rank, "span at level %d", lv);
             rank = frank;
             y = f;
         }
@@ -590,7 +588,7 @@ Test(zset, sets_are_inputs_with_score_one)
     db_lookup(s, &s->db[0], "s", 1, LOOKUP_NOTOUCH, &ref);
     struct entry *e = db_unlink_ref(s, &s->db[0], ref);
     struct dict *d = entry_get_ptr(e);
-    dict_free(d, ent_free);
+    dict_free(d, entry_free);
     free(d);
     free(e);
 }
