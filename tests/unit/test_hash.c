@@ -560,3 +560,23 @@ Test(hash, builder_follows_the_thresholds_and_refuses_duplicates)
     cr_assert_eq(b.enc, ENC_HT);
     hash_ops.free(b.obj, b.enc);
 }
+
+static int sum_mem(void *arg, struct entry *e)
+{
+    *(size_t *)arg += entry_mem(e);
+    return 0;
+}
+
+Test(hash, mem_of_a_large_hashtable_is_estimated_closely)
+{
+    for (int i = 0; i < 4000; i += 500)
+        hset_n("h", i, 500, 20);
+    struct entry *e = find("h");
+    cr_assert_eq(entry_enc(e), ENC_HT);
+    struct dict *d = entry_get_ptr(e);
+    size_t exact = 0;
+    dict_foreach(d, sum_mem, &exact);
+    size_t est = hash_ops.mem(d, ENC_HT);
+    cr_assert_gt(est, exact, "table arrays are counted on top");
+    cr_assert_lt(est, exact + exact / 5 + 4000 * 16, "estimate %zu vs fields %zu", est, exact);
+}
