@@ -495,20 +495,14 @@ static inline unsigned long zzl_length(const unsigned char *lp)
     return lp_length(lp) / 2;
 }
 
-/* The member element equal to m, with its score, or NULL. */
+/* The member element equal to m, with its score, or NULL: lp_find over the
+ * members only (skip 1), as Redis's zzlFind. */
 static unsigned char *zzl_find(unsigned char *lp, const char *m, size_t n, double *score)
 {
-    unsigned char *ep = lp_first(lp);
-    while (ep) {
-        unsigned char *sp = lp_next(lp, ep);
-        if (lp_eq(ep, m, n)) {
-            if (score)
-                *score = lp_score(sp);
-            return ep;
-        }
-        ep = lp_next(lp, sp);
-    }
-    return NULL;
+    unsigned char *ep = lp_find(lp, lp_first(lp), m, n, 1);
+    if (ep && score)
+        *score = lp_score(lp_next(lp, ep));
+    return ep;
 }
 
 static int zzl_cmp_member(const unsigned char *ep, const char *m, size_t n)
