@@ -49,6 +49,7 @@
 
 #include "cmd.h"
 #include "listpack.h"
+#include "t_set.h"
 #include "t_zset.h"
 
 #define ZSL_MAXLEVEL 32
@@ -2130,103 +2131,17 @@ struct zsrc {
     unsigned long len;
 };
 
-/* ---- plain sets as inputs ----
- * t_set.c owns the set encodings. Until it exports an iteration API these
- * read them directly: ENC_HT is a struct dict of member entries (the
- * layout the store uses for every hashtable-encoded collection);
- * ENC_INTSET is Redis's intset (u32 encoding = element byte width, u32
- * length, little-endian sorted integers); ENC_LISTPACK (Redis 7.2 small
- * sets, should t_set.c use them) a listpack of members. */
-struct intset_hdr {
-    uint32_t encoding;
-    uint32_t length;
-    int8_t contents[];
-};
-
-static int64_t intset_at(const struct intset_hdr *is, uint32_t i)
-{
-    if (is->encoding == 2) {
-        int16_t v;
-        memcpy(&v, is->contents + 2 * i, 2);
-        return v;
-    }
-    if (is->encoding == 4) {
-        int32_t v;
-        memcpy(&v, is->contents + 4 * i, 4);
-        return v;
-    }
-    int64_t v;
-    memcpy(&v, is->contents + 8 * i, 8);
-    return v;
-}
-
-static unsigned long set_len(const struct entry *e)
-{
-    void *p = entry_get_ptr(e);
-    if (entry_enc(e) == ENC_LISTPACK)
-        return lp_length(p);
-    if (entry_enc(e) == ENC_INTSET)
-        return ((const struct intset_hdr *)p)->length;
-    return dict_size(p);
-}
-
-static bool set_has(const struct entry *e, const char *m, size_t n)
-{
-    void *p = entry_get_ptr(e);
-    if (entry_enc(e) == ENC_LISTPACK)
-        return lp_find(p, lp_first(p), m, n, 0) != NULL;
-    if (entry_enc(e) == ENC_INTSET) {
-        long long v;
-        if (!str_to_ll(m, n, &v))
-            return false;
-        const struct intset_hdr *is = p;
-        for (uint32_t i = 0; i < is->length; i++)
-            if (intset_at(is, i) == v)
-                return true;
-        return false;
-    }
-    return dict_find_ref(p, m, n) != NULL;
-}
+/* ---- plain sets as inputs: read through t_set.h, every member scores 1 ---- */
 
 struct set_walk {
     bool (*fn)(void *arg, const char *m, size_t n, double score);
     void *arg;
 };
 
-static int set_walk_cb(void *arg, struct entry *e)
+static bool set_walk_cb(void *arg, const char *m, size_t n)
 {
     struct set_walk *w = arg;
-    size_t n;
-    const char *m = entry_key(e, &n);
-    return !w->fn(w->arg, m, n, 1.0);
-}
-
-static void set_foreach(const struct entry *e, bool (*fn)(void *, const char *, size_t, double),
-                        void *arg)
-{
-    void *p = entry_get_ptr(e);
-    if (entry_enc(e) == ENC_LISTPACK) {
-        for (unsigned char *ep = lp_first(p); ep; ep = lp_next(p, ep)) {
-            char buf[LP_INTBUF_SIZE];
-            uint32_t len;
-            const unsigned char *m = lp_get_str(ep, &len, buf);
-            if (!fn(arg, (const char *)m, len, 1.0))
-                return;
-        }
-        return;
-    }
-    if (entry_enc(e) == ENC_INTSET) {
-        const struct intset_hdr *is = p;
-        for (uint32_t i = 0; i < is->length; i++) {
-            char buf[LP_INTBUF_SIZE];
-            int n = lp_fmt_int(intset_at(is, i), buf);
-            if (!fn(arg, buf, (size_t)n, 1.0))
-                return;
-        }
-        return;
-    }
-    struct set_walk w = {fn, arg};
-    dict_foreach(p, set_walk_cb, &w);
+    return w->fn(w->arg, m, n, 1.0);
 }
 
 static void src_foreach(const struct zsrc *s, bool (*fn)(void *, const char *, size_t, double),
@@ -2234,8 +2149,10 @@ static void src_foreach(const struct zsrc *s, bool (*fn)(void *, const char *, s
 {
     if (!s->e)
         return;
-    if (s->type == OBJ_SET)
-        return set_foreach(s->e, fn, arg);
+    if (s->type == OBJ_SET) {
+        struct set_walk w = {fn, arg};
+        return set_each(s->e, set_walk_cb, &w);
+    }
     /* From the top down, as Redis's zuiNext: results then insert at the
      * head of their skiplist in O(1). */
     zset_foreach(s->e, true, fn, arg);
@@ -2247,7 +2164,7 @@ static bool src_find(const struct zsrc *s, const char *m, size_t n, double *scor
         return false;
     if (s->type == OBJ_SET) {
         *score = 1.0;
-        return set_has(s->e, m, n);
+        return set_contains(s->e, m, n);
     }
     return zobj_score(&s->z, m, n, score);
 }
@@ -2405,7 +2322,7 @@ static void setop_generic(struct cmd_ctx *c, int dsti, int nki, enum setop op, b
             zobj_of(e, &src[i].z);
             src[i].len = zobj_len(&src[i].z);
         } else {
-            src[i].len = set_len(e);
+            src[i].len = set_length(e);
         }
     }
 

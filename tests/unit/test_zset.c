@@ -546,33 +546,12 @@ Test(zset, blocking_pops_reply_null_when_they_may_not_block)
 
 /* ---- plain sets as ZUNION/ZINTER inputs (score 1) ---- */
 
-/* A hashtable set as the store lays them out: a struct dict of member
- * entries. */
-static void make_ht_set(const char *k, const char **members, int n)
-{
-    struct dict *d = malloc(sizeof(*d));
-    dict_init(d, 42);
-    for (int i = 0; i < n; i++)
-        dict_add(d, entry_new_int(members[i], strlen(members[i]), 0, -1));
-    db_set(s, &s->db[0], entry_new_ptr(k, strlen(k), OBJ_SET, ENC_HT, d, -1));
-}
-
-/* Redis's intset bytes: encoding (element width), length, sorted values. */
-static void make_intset(const char *k, const int16_t *v, uint32_t n)
-{
-    struct intset_hdr *is = malloc(sizeof(*is) + 2 * n);
-    is->encoding = 2;
-    is->length = n;
-    memcpy(is->contents, v, 2 * n);
-    db_set(s, &s->db[0], entry_new_ptr(k, strlen(k), OBJ_SET, ENC_INTSET, is, -1));
-}
-
 Test(zset, sets_are_inputs_with_score_one)
 {
-    const char *m[] = {"x", "y", "7"};
-    make_ht_set("s", m, 3);
-    const int16_t iv[] = {-3, 7, 300};
-    make_intset("i", iv, 3);
+    RUN(cmd_sadd, "SADD", "s", "x", "y", "7");   /* hashtable */
+    RUN(cmd_sadd, "SADD", "i", "-3", "7", "300"); /* intset */
+    cr_assert_eq(enc_of("s"), ENC_HT);
+    cr_assert_eq(enc_of("i"), ENC_INTSET);
     RUN(cmd_zadd, "ZADD", "z", "2", "x", "5", "7");
     EXPECT("*4\r\n$1\r\nx\r\n$1\r\n3\r\n$1\r\n7\r\n$1\r\n6\r\n", cmd_zinter, "ZINTER", "2", "s",
            "z", "WITHSCORES");
@@ -583,12 +562,5 @@ Test(zset, sets_are_inputs_with_score_one)
     EXPECT("*2\r\n$1\r\nx\r\n$1\r\ny\r\n", cmd_zdiff, "ZDIFF", "2", "s", "i");
     EXPECT(":5\r\n", cmd_zunionstore, "ZUNIONSTORE", "d", "2", "s", "i");
     EXPECT("$1\r\n2\r\n", cmd_zscore, "ZSCORE", "d", "7");
-    /* free the hand-made set here: t_set.c's free may not know this layout */
-    struct entry **ref;
-    db_lookup(s, &s->db[0], "s", 1, LOOKUP_NOTOUCH, &ref);
-    struct entry *e = db_unlink_ref(s, &s->db[0], ref);
-    struct dict *d = entry_get_ptr(e);
-    dict_free(d, entry_free);
-    free(d);
-    free(e);
+    EXPECT("-" ERR_WRONGTYPE "\r\n", cmd_zadd, "ZADD", "s", "1", "a");
 }
