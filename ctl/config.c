@@ -17,10 +17,14 @@ struct sluice_config config;
 static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", "nothing",
                                              NULL};
 
+static const char *const policy_names[] = {
+    "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+    "allkeys-lru",  "allkeys-lfu",  "allkeys-random",  "noeviction", NULL};
 static const char *const debug_names[] = {"no", "yes", "local", NULL};
 
 static const char *check_cores(const char *v);
 static const char *check_bind(const char *v);
+static const char *check_mem_or_percent(const char *v);
 
 #define I(f) (&config.f)
 
@@ -55,24 +59,55 @@ static const struct cfg_option options[] = {
      I(enable_debug_command), NULL,
      "Allow the DEBUG command: no, yes, or local (only from loopback and Unix\n"
      "socket connections). Off by default, as in Redis 7."},
-    {"hash-max-listpack-entries", CFG_INT, 0, "128", 0, LLONG_MAX, 0, 0, NULL,
+    {"hash-max-listpack-entries", CFG_INT, 0, "512", 0, LLONG_MAX, 0, 0, NULL,
      I(hash_max_listpack_entries), NULL,
      "A hash keeps the compact listpack encoding up to this many fields."},
     {"hash-max-listpack-value", CFG_INT, 0, "64", 0, LLONG_MAX, 0, 0, NULL,
      I(hash_max_listpack_value), NULL,
      "... and while every field and value is at most this many bytes."},
+    {"hash-max-ziplist-entries", CFG_INT, 0, "512", 0, LLONG_MAX, 0, 0, NULL,
+     I(hash_max_listpack_entries), NULL, "Older name of hash-max-listpack-entries."},
+    {"hash-max-ziplist-value", CFG_INT, 0, "64", 0, LLONG_MAX, 0, 0, NULL,
+     I(hash_max_listpack_value), NULL, "Older name of hash-max-listpack-value."},
     {"hz", CFG_INT, CFG_CLAMP, "10", 0, INT_MAX, 1, 500, NULL, I(hz), NULL,
      "Background task frequency (active expiry, rehashing, client timeouts)."},
     {"list-max-listpack-size", CFG_INT, 0, "-2", INT_MIN, INT_MAX, 0, 0, NULL,
      I(list_max_listpack_size), NULL,
      "Size of each node of a list: N > 0 entries, or -1..-5 for 4, 8, 16, 32\n"
      "or 64 KB."},
+    {"list-max-ziplist-size", CFG_INT, 0, "-2", INT_MIN, INT_MAX, 0, 0, NULL,
+     I(list_max_listpack_size), NULL, "Older name of list-max-listpack-size."},
     {"logfile", CFG_STRING, CFG_IMMUTABLE, "", 0, 0, 0, 0, NULL, I(logfile), NULL,
      "Log file path; empty logs to standard output."},
     {"loglevel", CFG_ENUM, 0, "notice", 0, 0, 0, 0, loglevel_names, I(loglevel), NULL,
      "debug, verbose, notice, warning or nothing."},
+    {"lfu-decay-time", CFG_INT, 0, "1", 0, INT_MAX, 0, 0, NULL, I(lfu_decay_time), NULL,
+     "LFU policies: a key's access counter drops by one for every this many\n"
+     "minutes it is not used (0: never)."},
+    {"lfu-log-factor", CFG_INT, 0, "10", 0, INT_MAX, 0, 0, NULL, I(lfu_log_factor), NULL,
+     "LFU policies: how slowly the logarithmic access counter grows."},
     {"maxclients", CFG_INT, 0, "10000", 1, UINT_MAX, 0, 0, NULL, I(maxclients), NULL,
      "Maximum number of connected clients."},
+    {"maxmemory", CFG_MEMORY, 0, "0", 0, LLONG_MAX, 0, 0, NULL, I(maxmemory), NULL,
+     "Memory limit (bytes, or 100mb / 4gb style); 0 means none. Above it,\n"
+     "keys are evicted by maxmemory-policy before each write, or writes fail\n"
+     "with OOM under noeviction."},
+    {"maxmemory-clients", CFG_STRING, 0, "0", 0, 0, 0, 0, NULL, I(maxmemory_clients),
+     check_mem_or_percent,
+     "Total memory client buffers may use (bytes, or a percentage of maxmemory\n"
+     "like 10%); above it the clients using most are disconnected, biggest\n"
+     "first. 0: no limit."},
+    {"maxmemory-eviction-tenacity", CFG_INT, 0, "10", 0, 100, 0, 0, NULL,
+     I(maxmemory_eviction_tenacity), NULL,
+     "How long one eviction pass may run (10: about 500 us; 100: until done)."},
+    {"maxmemory-policy", CFG_ENUM, 0, "noeviction", 0, 0, 0, 0, policy_names,
+     I(maxmemory_policy), NULL,
+     "Which keys go when maxmemory is reached: volatile-lru, volatile-lfu,\n"
+     "volatile-random, volatile-ttl (only keys with an expiry), allkeys-lru,\n"
+     "allkeys-lfu, allkeys-random, or noeviction (writes fail instead)."},
+    {"maxmemory-samples", CFG_INT, 0, "5", 1, INT_MAX, 0, 0, NULL, I(maxmemory_samples), NULL,
+     "Keys sampled per database for each eviction round (more: closer to\n"
+     "true LRU/LFU, more CPU)."},
     {"pidfile", CFG_STRING, CFG_IMMUTABLE, "", 0, 0, 0, 0, NULL, I(pidfile), NULL,
      "Write the process id here at start and remove it at exit."},
     {"port", CFG_INT, CFG_IMMUTABLE, "6379", 0, 65535, 0, 0, NULL, I(port), NULL,
@@ -100,6 +135,10 @@ static const struct cfg_option options[] = {
     {"zset-max-listpack-value", CFG_INT, 0, "64", 0, LLONG_MAX, 0, 0, NULL,
      I(zset_max_listpack_value), NULL,
      "... and while every member is at most this many bytes."},
+    {"zset-max-ziplist-entries", CFG_INT, 0, "128", 0, LLONG_MAX, 0, 0, NULL,
+     I(zset_max_listpack_entries), NULL, "Older name of zset-max-listpack-entries."},
+    {"zset-max-ziplist-value", CFG_INT, 0, "64", 0, LLONG_MAX, 0, 0, NULL,
+     I(zset_max_listpack_value), NULL, "Older name of zset-max-listpack-value."},
 };
 
 #define NOPTS (sizeof(options) / sizeof(options[0]))
@@ -170,6 +209,22 @@ int cfg_count_words(const char *s)
 static const char *check_bind(const char *v)
 {
     return cfg_count_words(v) > 16 ? "Too many bind addresses specified." : NULL;
+}
+
+/* "0", a memory value, or a percentage of maxmemory ("10%"). */
+static const char *check_mem_or_percent(const char *v)
+{
+    long long n;
+    size_t len = strlen(v);
+    if (len > 1 && v[len - 1] == '%') {
+        char *end;
+        n = strtoll(v, &end, 10);
+        if (end == v + len - 1 && n >= 1 && n <= 100)
+            return NULL;
+    } else if (cfg_parse_memory(v, &n) && n >= 0) {
+        return NULL;
+    }
+    return "argument must be a memory or percent value";
 }
 
 bool cfg_parse_memory(const char *s, long long *out)
@@ -287,6 +342,10 @@ int cfg_set(const struct cfg_option *o, const char *value, size_t vlen, bool at_
             snprintf(err, errlen, "%s", msg);
             return -1;
         }
+        /* A memory-or-percent value reads back in bytes, as in Redis. */
+        if (o->check == check_mem_or_percent && v[strlen(v) - 1] != '%' &&
+            cfg_parse_memory(v, &ll))
+            snprintf(v, sizeof(v), "%lld", ll);
         char *dup = strdup(v);
         if (!dup)
             abort();

@@ -42,6 +42,10 @@ struct sluice_config {
     long long set_max_intset_entries;
     long long zset_max_listpack_entries, zset_max_listpack_value;
     long long list_max_listpack_size;
+    long long maxmemory;
+    char *maxmemory_clients;
+    int maxmemory_policy;
+    long long maxmemory_samples, maxmemory_eviction_tenacity, lfu_log_factor, lfu_decay_time;
 };
 
 extern struct sluice_config config;

@@ -72,6 +72,22 @@ static const struct command object_subs[] = {
     {0},
 };
 
+static const struct command memory_subs[] = {
+    {"memory|usage", cmd_memory, -3, CMD_READONLY, 2, 2, 1, "read slow", "server", "4.0.0",
+     "O(N) where N is the number of samples.", "Estimate the memory usage of a key", "RO;2;0;1", NULL, NULL, "key,key count,integer,SAMPLES?", NULL, 0},
+    {"memory|stats", cmd_memory, 2, CMD_KEYSPACE, 0, 0, 0, "slow", "server", "4.0.0",
+     "O(1)", "Show memory usage details", NULL, NULL, "nondeterministic_output request_policy:all_shards response_policy:special", NULL, NULL, 0},
+    {"memory|doctor", cmd_memory, 2, CMD_KEYSPACE, 0, 0, 0, "slow", "server", "4.0.0",
+     "O(1)", "Outputs memory problems report", NULL, NULL, "nondeterministic_output request_policy:all_shards response_policy:special", NULL, NULL, 0},
+    {"memory|purge", cmd_memory, 2, 0, 0, 0, 0, "slow", "server", "4.0.0",
+     "Depends on how much memory is allocated, could be slow", "Ask the allocator to release memory", NULL, NULL, "request_policy:all_shards response_policy:all_succeeded", NULL, NULL, 0},
+    {"memory|malloc-stats", cmd_memory, 2, 0, 0, 0, 0, "slow", "server", "4.0.0",
+     "Depends on how much memory is allocated, could be slow", "Show allocator internal stats", NULL, NULL, "nondeterministic_output request_policy:all_shards response_policy:special", NULL, NULL, 0},
+    {"memory|help", cmd_memory, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "slow", "server", "4.0.0",
+     "O(1)", "Show helpful text about the different subcommands", NULL, NULL, NULL, NULL, NULL, 0},
+    {0},
+};
+
 static const struct command cluster_subs[] = {
     {"cluster|keyslot", cmd_cluster, 3, CMD_STALE, 0, 0, 0, "slow", "cluster", "3.0.0",
      "O(N) where N is the number of bytes in the key", "Returns the hash slot of the specified key", NULL, NULL, NULL, "key,string", NULL, 0},
@@ -125,6 +141,8 @@ static const struct command table[] = {
      "O(1)", "Get the UNIX time stamp of the last successful save to disk", NULL, NULL, "nondeterministic_output", NULL, NULL, 0},
     {"debug", cmd_debug, -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "admin slow dangerous", "server", "1.0.0",
      "Depends on subcommand.", "A container for debugging commands", NULL, NULL, NULL, NULL, NULL, 0},
+    {"memory", NULL, -2, 0, 0, 0, 0, "slow", "server", "4.0.0",
+     "Depends on subcommand.", "A container for memory diagnostics commands", NULL, NULL, NULL, NULL, memory_subs, 0},
     {"cluster", NULL, -2, 0, 0, 0, 0, "slow", "cluster", "3.0.0",
      "Depends on subcommand.", "A container for cluster commands", NULL, NULL, NULL, NULL, cluster_subs, 0},
     {"multi", cmd_multi, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_ALLOW_BUSY, 0, 0, 0, "fast transaction", "transactions", "1.2.0",

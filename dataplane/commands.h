@@ -80,7 +80,7 @@ const char *cmd_fullname(const struct command *cmd);
 #define DPCMD(name) void cmd_##name(struct cmd_ctx *c)
 DPCMD(ping); DPCMD(echo); DPCMD(quit); DPCMD(reset); DPCMD(hello); DPCMD(select);
 DPCMD(client); DPCMD(command); DPCMD(info); DPCMD(config); DPCMD(time);
-DPCMD(shutdown); DPCMD(lastsave); DPCMD(debug);
+DPCMD(shutdown); DPCMD(lastsave); DPCMD(debug); DPCMD(memory);
 DPCMD(cluster); DPCMD(multi); DPCMD(exec); DPCMD(discard); DPCMD(watch); DPCMD(unwatch);
 #undef DPCMD
 

@@ -201,6 +201,25 @@ static bool txn_control(const struct command *cmd)
            cmd->fn == cmd_watch || cmd->fn == cmd_quit || cmd->fn == cmd_reset;
 }
 
+#define ERR_OOM "OOM command not allowed when used memory > 'maxmemory'."
+
+/* A command Redis refuses above maxmemory: a write that may need memory,
+ * EXEC when a queued command is one, and inside MULTI anything queued
+ * (queueing takes memory too). */
+static bool may_grow(struct client *c, const struct command *cmd)
+{
+    if (cmd->fn == cmd_exec && (c->flags & CL_MULTI)) {
+        for (int i = 0; i < c->mq_len; i++)
+            if (c->mq[i].cmd->flags & CMD_DENYOOM)
+                return true;
+        return false;
+    }
+    if ((c->flags & CL_MULTI) && cmd->fn != cmd_discard && cmd->fn != cmd_quit &&
+        cmd->fn != cmd_reset)
+        return true;
+    return cmd->flags & CMD_DENYOOM;
+}
+
 /* Refuse a request with an error, in order with the client's other
  * replies; inside MULTI a refusal makes EXEC abort, as in Redis. */
 static void refuse(struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -255,6 +274,14 @@ void dispatch(struct client *c, int argc, const struct resp_arg *argv)
                              "arguments for '%s' command", cmd_fullname(cmd));
         }
         return refuse(c, "ERR wrong number of arguments for '%s' command", cmd_fullname(cmd));
+    }
+    if (store_evict.maxmemory && may_grow(c, cmd) && !mem_admit(c->w)) {
+        if (cmd->fn == cmd_exec) {
+            multi_reset(c);
+            c->flags &= ~CL_MULTI;
+            return refuse(c, "EXECABORT Transaction discarded because of: " ERR_OOM);
+        }
+        return refuse(c, "%s", ERR_OOM);
     }
     if ((c->flags & CL_MULTI) && !txn_control(cmd)) {
         if (cmd->flags & CMD_NO_MULTI)

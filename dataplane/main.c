@@ -238,6 +238,22 @@ static void apply_limits(void)
         .zset_max_listpack_value = config.zset_max_listpack_value,
         .list_max_listpack_size = config.list_max_listpack_size,
     };
+    store_evict = (struct store_evict){
+        .maxmemory = config.maxmemory,
+        .policy = config.maxmemory_policy,
+        .samples = (int)config.maxmemory_samples,
+        .tenacity = (int)config.maxmemory_eviction_tenacity,
+        .lfu_log_factor = (int)config.lfu_log_factor,
+        .lfu_decay_time = (int)config.lfu_decay_time,
+    };
+    /* maxmemory-clients: bytes, or a percentage of maxmemory. */
+    const char *mc = config.maxmemory_clients;
+    long long bytes = 0;
+    if (mc[0] && mc[strlen(mc) - 1] == '%')
+        bytes = config.maxmemory / 100 * atoll(mc);
+    else
+        cfg_parse_memory(mc, &bytes);
+    atomic_store(&server.maxmemory_clients, bytes);
 }
 
 int main(int argc, char **argv)
@@ -246,6 +262,7 @@ int main(int argc, char **argv)
     char *text = NULL;
     int argi = 1;
 
+    store_mem_register_thread();
     cfg_init();
     if (argc >= 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-v"))) {
         printf("sluiced v=%s (Redis protocol %s compatible)\n", SLUICE_VERSION, "7.0");
@@ -279,7 +296,16 @@ int main(int argc, char **argv)
                                                        "set-max-intset-entries",
                                                        "zset-max-listpack-entries",
                                                        "zset-max-listpack-value",
-                                                       "list-max-listpack-size", NULL};
+                                                       "list-max-listpack-size", "maxmemory",
+                                                       "hash-max-ziplist-entries",
+                                                       "hash-max-ziplist-value",
+                                                       "list-max-ziplist-size",
+                                                       "zset-max-ziplist-entries",
+                                                       "zset-max-ziplist-value",
+                                                       "maxmemory-clients",
+                                                       "maxmemory-policy", "maxmemory-samples",
+                                                       "maxmemory-eviction-tenacity",
+                                                       "lfu-log-factor", "lfu-decay-time", NULL};
          *n; n++)
         cfg_on_change(*n, apply_limits);
 
@@ -354,6 +380,7 @@ int main(int argc, char **argv)
         }
     }
     /* Every ring exists now: let the workers start serving. */
+    mem_startup = store_used_memory();
     atomic_store(&server.started, 1);
     log_msg(LL_NOTICE, "%d dataplane worker%s, one shard each", server.nworkers,
             server.nworkers > 1 ? "s" : "");

@@ -847,7 +847,6 @@ static void human_bytes(char *buf, size_t len, double n)
         snprintf(buf, len, "%.2fG", n / (1024.0 * 1024 * 1024));
 }
 
-static size_t peak_memory;
 
 static bool want_section(struct cmd_ctx *c, const char *name, bool deflt)
 {
@@ -910,23 +909,41 @@ void cmd_info(struct cmd_ctx *c)
                   atomic_load(&server.blocked_clients));
     }
     if (want_section(c, "memory", true)) {
-        struct mem_stats m;
-        store_mem_stats(&m);
-        if (m.allocated > peak_memory)
-            peak_memory = m.allocated;
-        human_bytes(h1, sizeof(h1), (double)m.allocated);
-        human_bytes(h2, sizeof(h2), (double)m.rss);
-        human_bytes(h3, sizeof(h3), (double)peak_memory);
-        double frag = m.allocated ? (double)m.rss / (double)m.allocated : 0;
+        struct mem_figures f;
+        mem_figures(&f);
+        char h4[32], h5[32];
+        human_bytes(h1, sizeof(h1), (double)f.used);
+        human_bytes(h2, sizeof(h2), (double)f.rss);
+        human_bytes(h3, sizeof(h3), (double)f.peak);
+        human_bytes(h4, sizeof(h4), (double)store_evict.maxmemory);
+        human_bytes(h5, sizeof(h5), (double)f.startup);
+        static const char *const policies[] = {
+            "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+            "allkeys-lru",  "allkeys-lfu",  "allkeys-random",  "noeviction"};
         sb_printf(&b,
                   "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
                   "used_memory_rss_human:%s\r\nused_memory_peak:%zu\r\nused_memory_peak_human:%s\r\n"
+                  "used_memory_peak_perc:%.2f%%\r\nused_memory_overhead:%zu\r\n"
+                  "used_memory_startup:%zu\r\nused_memory_startup_human:%s\r\n"
+                  "used_memory_dataset:%zu\r\nused_memory_dataset_perc:%.2f%%\r\n"
                   "allocator_allocated:%zu\r\nallocator_active:%zu\r\nallocator_resident:%zu\r\n"
-                  "maxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\n"
+                  "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n"
+                  "allocator_frag_ratio:%.2f\r\nallocator_frag_bytes:%lld\r\n"
                   "mem_fragmentation_ratio:%.2f\r\nmem_fragmentation_bytes:%lld\r\n"
+                  "mem_not_counted_for_evict:0\r\nmem_clients_slaves:0\r\n"
+                  "mem_clients_normal:%zu\r\nlazyfree_pending_objects:%zu\r\n"
                   "mem_allocator:jemalloc-5.3.0\r\n\r\n",
-                  m.allocated, h1, m.rss, h2, peak_memory, h3, m.allocated, m.active,
-                  m.resident, frag, (long long)m.rss - (long long)m.allocated);
+                  f.used, h1, f.rss, h2, f.peak, h3,
+                  f.peak ? 100.0 * (double)f.used / (double)f.peak : 0, f.overhead, f.startup,
+                  h5, f.dataset,
+                  f.used > f.startup ? 100.0 * (double)f.dataset / (double)(f.used - f.startup)
+                                     : 0,
+                  f.allocated, f.active, f.resident, store_evict.maxmemory, h4,
+                  policies[store_evict.policy],
+                  f.allocated ? (double)f.active / (double)f.allocated : 0,
+                  (long long)f.active - (long long)f.allocated,
+                  f.used ? (double)f.rss / (double)f.used : 0,
+                  (long long)f.rss - (long long)f.used, f.clients, lazyfree_pending());
     }
     if (want_section(c, "stats", true)) {
         uint64_t expired = 0, hits = 0, misses = 0, evicted = 0, cpu = 0;
@@ -1099,7 +1116,7 @@ void cmd_config(struct cmd_ctx *c)
     memset(&server.stats, 0, sizeof(server.stats));
     for (int w = 0; w < server.nworkers; w++)
         memset(&server.workers[w].shard->stats, 0, sizeof(struct shard_stats));
-    peak_memory = 0;
+    mem_reset_peak();
     reply_ok(c->out);
 }
 

@@ -149,6 +149,7 @@ struct worker {
     struct blocked *blk_head, *blk_tail;
     _Atomic int blk_ready;       /* a waiter of ours was woken */
     int64_t blk_deadline;        /* earliest timeout among them, 0: none */
+    _Atomic size_t client_mem;   /* memory of our clients, as of our last cron */
 };
 
 
@@ -169,6 +170,7 @@ struct server {
     _Atomic int stop;
     _Atomic int connected_clients;
     _Atomic int blocked_clients;
+    _Atomic long long maxmemory_clients; /* bytes; 0: no limit (memory.c) */
     _Atomic uint64_t next_client_id;
     int64_t start_ms;
     int64_t lastsave;
@@ -254,6 +256,21 @@ void blocking_run(struct client *c, const struct command *cmd, int argc,
 void blocking_poll(struct worker *w);
 /* The client goes away while blocked: unregister it. */
 void blocking_abort(struct client *c);
+
+/* memory.c: the memory limit across workers, MEMORY */
+/* Before a write that may grow memory: false means refuse it with OOM. */
+bool mem_admit(struct worker *w);
+struct mem_figures {
+    size_t used, peak, startup, rss, allocated, active, resident;
+    size_t clients, tables, overhead, dataset, keys;
+};
+/* Needs every shard held (CMD_KEYSPACE): reads every worker's clients. */
+void mem_figures(struct mem_figures *f);
+void mem_reset_peak(void);
+/* From cron: count our clients' memory; over maxmemory-clients, close our
+ * biggest client. */
+void mem_clients_cron(struct worker *w);
+extern size_t mem_startup; /* used memory when the workers started */
 
 /* multi.c */
 /* Queue a command inside MULTI (replies +QUEUED). */

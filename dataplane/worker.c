@@ -492,6 +492,7 @@ static void cron(struct worker *w)
     /* Active expiry may use a quarter of the cycle, as Redis's slow cycle. */
     db_active_expire(w->shard, period_us / 4);
     db_cron(w->shard, 1000);
+    mem_clients_cron(w);
     if (config.timeout > 0) {
         for (struct client *c = w->clients; c; c = c->next)
             if (now - c->last_ms > config.timeout * 1000 && !(c->flags & CL_CLOSING))
@@ -546,6 +547,7 @@ void *worker_main(void *arg)
     /* The ring is created here: with SINGLE_ISSUER and DEFER_TASKRUN only
      * the creating thread may submit and reap. The main thread waits for
      * the outcome in `ready`. */
+    store_mem_register_thread();
     int rc = worker_init(w);
     atomic_store(&w->ready, rc == 0 ? 1 : -1);
     if (rc)

@@ -50,6 +50,7 @@ void shard_free(struct shard *s)
         dict_free(&s->db[i].watched, entry_free);
         dict_free(&s->db[i].blocked, entry_free);
     }
+    shard_evict_free(s);
     free(s->db);
     free(s);
 }
@@ -286,7 +287,7 @@ struct entry *db_lookup(struct shard *s, struct db *db, const void *key, size_t 
     if (stats)
         s->stats.keyspace_hits++;
     if (!(flags & LOOKUP_NOTOUCH))
-        entry_set_lru(*ref, s->lru_clock);
+        store_touch(s, *ref);
     if (refp)
         *refp = ref;
     return *ref;
@@ -298,7 +299,7 @@ void db_replace(struct shard *s, struct db *db, struct entry **ref, struct entry
     account_remove(db, old);
     dict_replace(ref, e);
     account_add(db, e);
-    entry_set_lru(e, s->lru_clock);
+    store_clock_new(s, e, old);
     entry_free(old);
     touch_entry(db, e);
     s->dirty++;
@@ -319,7 +320,7 @@ struct entry *db_set(struct shard *s, struct db *db, struct entry *e)
         db_replace(s, db, ref, e);
         return e;
     }
-    entry_set_lru(e, s->lru_clock);
+    store_clock_new(s, e, NULL);
     dict_add(&db->keys, e);
     account_add(db, e);
     touch_entry(db, e);
@@ -353,14 +354,29 @@ struct entry *db_set_expire(struct shard *s, struct db *db, struct entry **ref, 
 
 uint64_t db_size(const struct db *db) { return dict_size(&db->keys); }
 
-void db_flush(struct shard *s, struct db *db)
+static void flush(struct shard *s, struct db *db, bool lazy)
 {
     s->dirty += dict_size(&db->keys);
     dict_foreach(&db->watched, touch_if_present, db);
-    dict_free(&db->keys, entry_free);
+    if (lazy)
+        lazyfree_table(&db->keys);
+    else
+        dict_free(&db->keys, entry_free);
     db->volatile_keys = 0;
     db->expire_cursor = 0;
     db->avg_ttl = 0;
+}
+
+void db_flush(struct shard *s, struct db *db) { flush(s, db, false); }
+void db_flush_lazy(struct shard *s, struct db *db) { flush(s, db, true); }
+
+bool db_delete_lazy(struct shard *s, struct db *db, const void *key, size_t klen)
+{
+    struct entry **ref;
+    if (!db_lookup(s, db, key, klen, LOOKUP_WRITE | LOOKUP_NOTOUCH, &ref))
+        return false;
+    lazyfree_entry(db_unlink_ref(s, db, ref));
+    return true;
 }
 
 static uint64_t now_us(void)

@@ -110,6 +110,7 @@ struct shard {
     uint32_t lru_clock; /* seconds-resolution LRU clock (24 bits) */
     uint64_t dirty;     /* changes since the last save */
     struct shard_stats stats;
+    struct evict_pool *evict_pool; /* eviction candidates (evict.c) */
 };
 
 /* ---- hashing and the table (dict.c) ---- */
@@ -227,6 +228,9 @@ struct entry *db_set_expire(struct shard *s, struct db *db, struct entry **ref,
                             int64_t expire);
 uint64_t db_size(const struct db *db);
 void db_flush(struct shard *s, struct db *db);
+/* The same, freeing what goes in the background (UNLINK, FLUSH* ASYNC). */
+bool db_delete_lazy(struct shard *s, struct db *db, const void *key, size_t klen);
+void db_flush_lazy(struct shard *s, struct db *db);
 /* A command changed the live key in place (INCR, APPEND, SETBIT...):
  * counts n changes and tells the key's watchers. db_set, db_replace,
  * db_delete*, db_set_expire and db_flush do this themselves. */
@@ -275,6 +279,54 @@ void db_cron(struct shard *s, uint64_t budget_us);
 uint64_t store_scan(struct shard *s, struct db *db, uint64_t cursor, long long count,
                     const char *pat, size_t plen, int type,
                     void (*emit)(void *arg, const char *key, size_t klen), void *arg);
+
+/* ---- the memory limit (evict.c) ---- */
+
+/* In the order Redis lists them in its CONFIG SET error. */
+enum evict_policy {
+    EVICT_VOLATILE_LRU,
+    EVICT_VOLATILE_LFU,
+    EVICT_VOLATILE_RANDOM,
+    EVICT_VOLATILE_TTL,
+    EVICT_ALLKEYS_LRU,
+    EVICT_ALLKEYS_LFU,
+    EVICT_ALLKEYS_RANDOM,
+    EVICT_NOEVICTION,
+};
+
+/* maxmemory and its companions, with Redis's names (set by the config
+ * layer; read by every shard without locks). */
+struct store_evict {
+    long long maxmemory; /* bytes; 0: no limit */
+    int policy;          /* enum evict_policy */
+    int samples, tenacity, lfu_log_factor, lfu_decay_time;
+};
+extern struct store_evict store_evict;
+
+/* Every thread that allocates or frees store memory calls this once. */
+void store_mem_register_thread(void);
+/* Bytes the process holds through malloc, cheap enough for every write. */
+size_t store_used_memory(void);
+/* The access clock of an entry: on a read or write of it, and on a new
+ * entry (old: the entry it replaces, or NULL). LRU or LFU by the policy. */
+void store_touch(struct shard *s, struct entry *e);
+void store_clock_new(struct shard *s, struct entry *e, const struct entry *old);
+bool store_policy_lfu(void);
+int store_lfu_freq(const struct shard *s, const struct entry *e); /* OBJECT FREQ */
+/* Evict keys of this shard by the policy until about `bytes` were freed,
+ * nothing is left to evict, or budget_us passed; returns bytes freed. */
+size_t shard_evict(struct shard *s, size_t bytes, uint64_t budget_us);
+void shard_evict_free(struct shard *s);
+
+/* ---- lazy free (lazyfree.c) ---- */
+
+/* Free an entry that no table holds any more, off the worker when it is a
+ * collection. */
+void lazyfree_entry(struct entry *e);
+/* Take every entry of d (left empty) and free them in the background. */
+void lazyfree_table(struct dict *d);
+/* Objects handed over and not freed yet (INFO lazyfree_pending_objects). */
+size_t lazyfree_pending(void);
 
 /* ---- memory (mem.c) ---- */
 

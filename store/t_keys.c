@@ -26,8 +26,9 @@
  *    entry takes the value pointer and the old entry is disowned (turned
  *    into an int string) before it is deleted, so entry_free does not free
  *    the moved value. COPY makes a deep copy.
- *  - UNLINK, FLUSHDB ASYNC and FLUSHALL ASYNC free inline: there is no
- *    lazy-free thread yet. FLUSHALL clears every database of this shard.
+ *  - UNLINK, FLUSHDB ASYNC and FLUSHALL ASYNC free what they remove on the
+ *    lazy-free thread (lazyfree.c); DEL and the plain flushes free inline,
+ *    as Redis does with its lazyfree-lazy-* options at their defaults.
  *  - OBJECT REFCOUNT reports 2147483647 (Redis's OBJ_SHARED_REFCOUNT) for
  *    int-encoded values 0..9999, the integers Redis shares, else 1.
  *  - OBJECT FREQ always replies Redis's "no LFU policy" error for an
@@ -156,20 +157,19 @@ static void delete_expired(struct shard *s, struct db *db, struct entry *e)
 
 /* DEL key [key ...]: the number of keys removed; a repeated key counts once
  * because the second delete finds nothing. Expired keys count as missing. */
-void cmd_del(struct cmd_ctx *c)
+static void del_keys(struct cmd_ctx *c, bool lazy)
 {
     long long n = 0;
     for (int i = 1; i < c->argc; i++)
-        if (db_delete(arg_shard(c, i), arg_db(c, i), c->argv[i].ptr, c->argv[i].len))
-            n++;
+        n += (lazy ? db_delete_lazy : db_delete)(arg_shard(c, i), arg_db(c, i),
+                                                   c->argv[i].ptr, c->argv[i].len);
     reply_int(c->out, n);
 }
 
-/* UNLINK frees inline for now (see the header comment). */
-void cmd_unlink(struct cmd_ctx *c)
-{
-    cmd_del(c);
-}
+void cmd_del(struct cmd_ctx *c) { del_keys(c, false); }
+
+/* UNLINK: DEL whose values are freed in the background. */
+void cmd_unlink(struct cmd_ctx *c) { del_keys(c, true); }
 
 /* EXISTS key [key ...]: every argument that names a live key counts, so a
  * key given twice counts twice. Does not touch the LRU clock. */
@@ -673,12 +673,20 @@ static bool flush_args_ok(struct cmd_ctx *c)
     return false;
 }
 
+/* ASYNC frees in the background; SYNC and no argument free inline. */
+typedef void flush_fn(struct shard *s, struct db *db);
+static flush_fn *flush_kind(struct cmd_ctx *c)
+{
+    return c->argc == 2 && opt_is(c, 1, "async") ? db_flush_lazy : db_flush;
+}
+
 void cmd_flushdb(struct cmd_ctx *c)
 {
     if (!flush_args_ok(c))
         return;
+    flush_fn *flush = flush_kind(c);
     for (int i = 0; i < ctx_nshards(c); i++)
-        db_flush(ctx_shard_at(c, i), &ctx_shard_at(c, i)->db[c->dbid]);
+        flush(ctx_shard_at(c, i), &ctx_shard_at(c, i)->db[c->dbid]);
     reply_ok(c->out);
 }
 
@@ -686,10 +694,11 @@ void cmd_flushall(struct cmd_ctx *c)
 {
     if (!flush_args_ok(c))
         return;
+    flush_fn *flush = flush_kind(c);
     for (int k = 0; k < ctx_nshards(c); k++) {
         struct shard *s = ctx_shard_at(c, k);
         for (int i = 0; i < s->ndb; i++)
-            db_flush(s, &s->db[i]);
+            flush(s, &s->db[i]);
     }
     reply_ok(c->out);
 }
@@ -904,8 +913,14 @@ void cmd_object(struct cmd_ctx *c)
         bool shared =
             entry_enc(e) == ENC_INT && entry_int(e) >= 0 && entry_int(e) < SHARED_INTEGERS;
         reply_int(c->out, shared ? SHARED_REFCOUNT : 1);
+    } else if (idle && !store_policy_lfu()) {
+        reply_int(c->out, idle_seconds(arg_shard(c, 2), e));
     } else if (idle) {
-        reply_int(c->out, idle_seconds(c->shard, e));
+        reply_error(c->out, "ERR An LFU maxmemory policy is selected, idle time not tracked. "
+                            "Please note that when switching between policies at runtime LRU "
+                            "and LFU data will take some time to adjust.");
+    } else if (store_policy_lfu()) {
+        reply_int(c->out, store_lfu_freq(arg_shard(c, 2), e));
     } else {
         reply_error(c->out, "ERR An LFU maxmemory policy is not selected, access frequency not "
                             "tracked. Please note that when switching between policies at "

@@ -1,0 +1,338 @@
+/* The memory limit: used-memory accounting cheap enough to check before
+ * every write, the access clock of each entry (LRU or LFU), and eviction.
+ *
+ * Used memory. jemalloc keeps, per thread, the bytes that thread allocated
+ * and freed (thread.allocatedp / thread.deallocatedp, plain counters it
+ * updates on every call). Every thread that allocates or frees store memory
+ * registers its pair once (store_mem_register_thread); their sum of
+ * differences is the bytes the process holds through malloc, exact in sum
+ * even when one thread frees what another allocated. Reading them costs a
+ * few loads per thread, so the limit is checked before each write. Sanitizer
+ * builds replace malloc, so there the sanitizer's own figure is used.
+ *
+ * Access clock. The 24-bit field of each entry holds, as in Redis, either the
+ * LRU clock in seconds when it was last used, or with an LFU policy 16 bits
+ * of minutes when its counter was last decremented and an 8-bit logarithmic
+ * access counter (lfu-log-factor, halved every lfu-decay-time minutes).
+ *
+ * Eviction. Each shard evicts only from itself, on the thread that holds it:
+ * a pool of the 16 best candidates is refilled with maxmemory-samples random
+ * keys of each database per round (Redis's approximation of LRU/LFU/TTL),
+ * and the best one still present goes. Random policies pick a random key.
+ * Volatile policies only look at keys with an expiry. How the work is spread
+ * over shards is the dataplane's business (a shard gives up memory in
+ * proportion to the keys it holds).
+ */
+#include <jemalloc/jemalloc.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store.h"
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifdef SANITIZED
+/* From the sanitizer runtime (declared here: not every compiler ships
+ * sanitizer/allocator_interface.h). */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#endif
+
+struct store_evict store_evict = {
+    .maxmemory = 0,
+    .policy = EVICT_NOEVICTION,
+    .samples = 5,
+    .tenacity = 10,
+    .lfu_log_factor = 10,
+    .lfu_decay_time = 1,
+};
+
+/* ---- used memory ---- */
+
+#ifndef SANITIZED
+#define MAX_MEM_THREADS 80
+
+static struct {
+    const _Atomic uint64_t *alloc, *dealloc;
+} mem_threads[MAX_MEM_THREADS];
+static _Atomic int n_mem_threads;
+#endif
+
+void store_mem_register_thread(void)
+{
+#ifndef SANITIZED
+    uint64_t *a, *d;
+    size_t len = sizeof(a);
+    if (mallctl("thread.allocatedp", &a, &len, NULL, 0) ||
+        mallctl("thread.deallocatedp", &d, &len, NULL, 0))
+        return;
+    int i = atomic_fetch_add(&n_mem_threads, 1);
+    if (i >= MAX_MEM_THREADS)
+        return;
+    /* The counters are written by their thread only; others read a value
+     * that may be a moment old, which is all an estimate needs. */
+    mem_threads[i].alloc = (const _Atomic uint64_t *)a;
+    mem_threads[i].dealloc = (const _Atomic uint64_t *)d;
+#endif
+}
+
+size_t store_used_memory(void)
+{
+#ifdef SANITIZED
+    return __sanitizer_get_current_allocated_bytes();
+#else
+    int n = atomic_load(&n_mem_threads);
+    int64_t sum = 0;
+    for (int i = 0; i < n && i < MAX_MEM_THREADS; i++)
+        sum += (int64_t)(atomic_load_explicit(mem_threads[i].alloc, memory_order_relaxed) -
+                         atomic_load_explicit(mem_threads[i].dealloc, memory_order_relaxed));
+    return sum > 0 ? (size_t)sum : 0;
+#endif
+}
+
+/* ---- the access clock ---- */
+
+#define LFU_INIT_VAL 5
+
+static bool lfu(void) { return store_evict.policy == EVICT_ALLKEYS_LFU ||
+                               store_evict.policy == EVICT_VOLATILE_LFU; }
+
+static uint32_t minutes(const struct shard *s)
+{
+    return (uint32_t)(s->now_ms / 60000) & 0xffff;
+}
+
+/* The counter after the decay its idle minutes call for. */
+static uint32_t lfu_decayed(const struct shard *s, const struct entry *e)
+{
+    uint32_t v = entry_lru(e), ldt = v >> 8, counter = v & 0xff;
+    uint32_t now = minutes(s);
+    uint32_t elapsed = now >= ldt ? now - ldt : 65535 - ldt + now;
+    uint32_t periods = store_evict.lfu_decay_time ? elapsed / (uint32_t)store_evict.lfu_decay_time
+                                                  : 0;
+    return periods > counter ? 0 : counter - periods;
+}
+
+static __thread uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rng_next(void)
+{
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return rng >> 11;
+}
+
+/* Redis's logarithmic counter: the higher it is, the less likely a hit
+ * raises it (lfu-log-factor sets how much less). */
+static uint32_t lfu_incr(uint32_t counter)
+{
+    if (counter == 255)
+        return 255;
+    double base = counter > LFU_INIT_VAL ? counter - LFU_INIT_VAL : 0;
+    double p = 1.0 / (base * (double)store_evict.lfu_log_factor + 1);
+    return (double)rng_next() / (double)(1ull << 53) < p ? counter + 1 : counter;
+}
+
+void store_touch(struct shard *s, struct entry *e)
+{
+    if (lfu())
+        entry_set_lru(e, (minutes(s) << 8) | lfu_incr(lfu_decayed(s, e)));
+    else
+        entry_set_lru(e, s->lru_clock);
+}
+
+void store_clock_new(struct shard *s, struct entry *e, const struct entry *old)
+{
+    if (!lfu())
+        entry_set_lru(e, s->lru_clock);
+    else if (old)
+        entry_set_lru(e, entry_lru(old)); /* an overwrite keeps the frequency */
+    else
+        entry_set_lru(e, (minutes(s) << 8) | LFU_INIT_VAL);
+}
+
+int store_lfu_freq(const struct shard *s, const struct entry *e)
+{
+    return (int)lfu_decayed(s, e);
+}
+
+bool store_policy_lfu(void) { return lfu(); }
+
+/* ---- eviction ---- */
+
+#define POOL_SIZE 16
+
+struct candidate {
+    uint64_t score; /* higher goes first */
+    int db;
+    size_t klen;
+    char *key;
+};
+
+struct evict_pool {
+    int n;
+    struct candidate c[POOL_SIZE];
+};
+
+static uint64_t score(const struct shard *s, const struct entry *e)
+{
+    switch (store_evict.policy) {
+    case EVICT_ALLKEYS_LFU:
+    case EVICT_VOLATILE_LFU:
+        return 255 - lfu_decayed(s, e);
+    case EVICT_VOLATILE_TTL:
+        return UINT64_MAX - (uint64_t)entry_expire(e);
+    default: {
+        uint32_t now = s->lru_clock & 0xffffff, lru = entry_lru(e);
+        return now >= lru ? now - lru : 0xffffff - lru + now;
+    }
+    }
+}
+
+static bool volatile_only(void) { return store_evict.policy <= EVICT_VOLATILE_TTL; }
+
+static void pool_insert(struct evict_pool *p, int db, const struct entry *e, uint64_t sc)
+{
+    size_t klen;
+    const char *key = entry_key(e, &klen);
+    for (int i = 0; i < p->n; i++)
+        if (p->c[i].db == db && p->c[i].klen == klen && !memcmp(p->c[i].key, key, klen))
+            return;
+    int at = p->n;
+    if (p->n == POOL_SIZE) {
+        if (sc <= p->c[0].score) /* the pool is sorted ascending */
+            return;
+        free(p->c[0].key);
+        memmove(&p->c[0], &p->c[1], sizeof(p->c[0]) * (POOL_SIZE - 1));
+        at = POOL_SIZE - 1;
+        p->n--;
+    }
+    while (at > 0 && p->c[at - 1].score > sc) {
+        p->c[at] = p->c[at - 1];
+        at--;
+    }
+    char *copy = malloc(klen ? klen : 1);
+    if (!copy)
+        abort();
+    memcpy(copy, key, klen);
+    p->c[at] = (struct candidate){sc, db, klen, copy};
+    p->n++;
+}
+
+/* Sample keys of db into the pool. */
+static void pool_fill(struct shard *s, struct evict_pool *p, int dbid)
+{
+    struct db *db = &s->db[dbid];
+    int want = store_evict.samples, tries = want * 10;
+    while (want > 0 && tries-- > 0) {
+        struct entry *e = dict_random(&db->keys);
+        if (!e)
+            return;
+        if (volatile_only() && !(e->flags & ENTRY_EXPIRE))
+            continue;
+        pool_insert(p, dbid, e, score(s, e));
+        want--;
+    }
+}
+
+static bool db_has_candidates(const struct db *db)
+{
+    return volatile_only() ? db->volatile_keys > 0 : dict_size(&db->keys) > 0;
+}
+
+/* Remove one key by the policy; its size, or 0 when nothing can go. */
+static size_t evict_one(struct shard *s)
+{
+    bool any = false;
+    for (int i = 0; i < s->ndb; i++)
+        any |= db_has_candidates(&s->db[i]);
+    if (!any)
+        return 0;
+    int pol = store_evict.policy;
+    if (pol == EVICT_ALLKEYS_RANDOM || pol == EVICT_VOLATILE_RANDOM) {
+        for (int tries = 0; tries < 1000; tries++) {
+            int dbid = (int)(rng_next() % (uint64_t)s->ndb);
+            struct db *db = &s->db[dbid];
+            if (!db_has_candidates(db))
+                continue;
+            struct entry *e = dict_random(&db->keys);
+            if (!e || (volatile_only() && !(e->flags & ENTRY_EXPIRE)))
+                continue;
+            size_t klen, n = entry_mem(e);
+            const char *key = entry_key(e, &klen);
+            struct entry **ref = dict_find_ref(&db->keys, key, klen);
+            db_delete_ref(s, db, ref);
+            s->stats.evicted_keys++;
+            return n;
+        }
+        return 0;
+    }
+    struct evict_pool *p = s->evict_pool;
+    if (!p) {
+        p = s->evict_pool = calloc(1, sizeof(*p));
+        if (!p)
+            abort();
+    }
+    for (int round = 0; round < 16; round++) {
+        for (int i = 0; i < s->ndb; i++)
+            if (db_has_candidates(&s->db[i]))
+                pool_fill(s, p, i);
+        /* Best first; entries whose key went meanwhile are dropped. */
+        while (p->n) {
+            struct candidate c = p->c[--p->n];
+            struct db *db = &s->db[c.db];
+            struct entry **ref = dict_find_ref(&db->keys, c.key, c.klen);
+            free(c.key);
+            if (!ref || (volatile_only() && !((*ref)->flags & ENTRY_EXPIRE)))
+                continue;
+            size_t n = entry_mem(*ref);
+            db_delete_ref(s, db, ref);
+            s->stats.evicted_keys++;
+            return n;
+        }
+    }
+    return 0;
+}
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+size_t shard_evict(struct shard *s, size_t bytes, uint64_t budget_us)
+{
+    if (store_evict.policy == EVICT_NOEVICTION)
+        return 0;
+    size_t freed = 0;
+    uint64_t end = now_us() + budget_us;
+    int n = 0;
+    while (freed < bytes) {
+        size_t one = evict_one(s);
+        if (!one)
+            break;
+        freed += one;
+        if (++n % 16 == 0 && now_us() > end)
+            break;
+    }
+    return freed;
+}
+
+void shard_evict_free(struct shard *s)
+{
+    struct evict_pool *p = s->evict_pool;
+    if (!p)
+        return;
+    for (int i = 0; i < p->n; i++)
+        free(p->c[i].key);
+    free(p);
+    s->evict_pool = NULL;
+}
