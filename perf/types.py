@@ -36,11 +36,13 @@ Sections:
               per element and per collection; OBJECT ENCODING and MEMORY
               USAGE of a sample key. A fresh server per measurement.
 
-Usage: perf/types.py [--sluiced PATH] [--rounds 3] [--mem-rounds N]
+Usage: perf/types.py [--sluiced PATH | --from-head] [--rounds 3] [--mem-rounds N]
            [--only throughput,memory] [--workloads LPUSH,...] [--kinds list,...]
            [--quick] [--dry-run] [--write] [--note TEXT]
 The sluiced binary is copied before the first run, so a rebuild of the tree
-during the run does not change what is measured. Every client run and load is
+during the run does not change what is measured; --from-head instead builds
+the committed HEAD (release) in a temporary directory, so other engineers'
+uncommitted edits in the working tree are not measured. Every client run and load is
 bounded in time. Exit status 1 if anything went wrong (listed in the report).
 """
 
@@ -70,6 +72,11 @@ REPO = os.path.dirname(HERE)
 
 ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 ap.add_argument("--sluiced", default=os.path.join(REPO, "build/dataplane/sluiced"))
+ap.add_argument("--from-head", action="store_true",
+                help="build sluiced from a clean `git archive HEAD` with "
+                     "--buildtype=release in a temporary directory and "
+                     "measure that (ignores --sluiced; uncommitted edits in "
+                     "the tree are not measured)")
 ap.add_argument("--redis-server", default="redis-server")
 ap.add_argument("--rounds", type=int, default=3)
 ap.add_argument("--mem-rounds", type=int, default=None,
@@ -587,8 +594,10 @@ def write(table, res, la0, sluiced_desc):
             B.machine(), la0, B.loadavg()),
     ] + (["* Note: %s" % ARGS.note] if ARGS.note else []) + [
         "* redis: %s (`--save '' --appendonly no`)" % rv,
-        "* sluice: %s, `--dataplane-cores 0`; repository HEAD %s" % (
-            sluiced_desc, sha),
+        "* sluice: %s, `--dataplane-cores 0`; repository HEAD %s%s" % (
+            sluiced_desc, sha, " (the working tree had other engineers' "
+            "uncommitted edits; they are not in this binary)"
+            if ARGS.from_head and sha.endswith("+dirty") else ""),
         "", table, "", HOW_TO_READ, "",
         "<details><summary>Per-round values</summary>", "",
         "```", raw(res), "```", "", "</details>",
@@ -613,6 +622,31 @@ for _k in KIND_LIST:
         ap.error("unknown kind %s" % _k)
 
 
+def build_head(workdir):
+    """sluiced built from the committed HEAD, release; returns (path, sha)."""
+    sha = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    src, bld = os.path.join(workdir, "src"), os.path.join(workdir, "bld")
+    os.makedirs(src)
+    B.log("building sluiced from git archive %s in %s ..." % (sha, bld))
+    arch = subprocess.Popen(["git", "-C", REPO, "archive", sha],
+                            stdout=subprocess.PIPE)
+    subprocess.run(["tar", "-x", "-C", src], stdin=arch.stdout, check=True,
+                   timeout=120)
+    arch.stdout.close()
+    if arch.wait(60) != 0:
+        raise RuntimeError("git archive failed")
+    for argv in (["meson", "setup", bld, "--buildtype=release",
+                  "-Dtests=false", "-Dwerror=false"],
+                 ["ninja", "-C", bld, "dataplane/sluiced"]):
+        r = subprocess.run(argv, cwd=src, capture_output=True, text=True,
+                           timeout=900)
+        if r.returncode != 0:
+            raise RuntimeError("%s failed:\n%s" % (" ".join(argv[:2]),
+                                                    (r.stdout + r.stderr)[-2000:]))
+    return os.path.join(bld, "dataplane", "sluiced"), sha
+
+
 def main():
     only = ARGS.only.split(",")
     # The loads this script sends itself run on the client CPU.
@@ -622,7 +656,12 @@ def main():
     la0 = B.loadavg()
     sluiced_desc = "redis-server standing in (dry run)"
     try:
-        if not ARGS.dry_run:
+        if ARGS.from_head and not ARGS.dry_run:
+            B.SLUICED, sha = build_head(workdir)
+            sluiced_desc = ("built from a clean `git archive %s` with meson "
+                            "--buildtype=release -Dtests=false -Dwerror=false"
+                            % sha)
+        elif not ARGS.dry_run:
             src = os.path.abspath(ARGS.sluiced)
             B.SLUICED = os.path.join(workdir, "sluiced")
             shutil.copy2(src, B.SLUICED)
