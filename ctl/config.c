@@ -25,6 +25,7 @@ static const char *const debug_names[] = {"no", "yes", "local", NULL};
 static const char *check_cores(const char *v);
 static const char *check_bind(const char *v);
 static const char *check_mem_or_percent(const char *v);
+static const char *check_save(const char *v);
 
 #define I(f) (&config.f)
 
@@ -46,6 +47,8 @@ static const struct cfg_option options[] = {
      "Run in the background (fork, detach, write pidfile)."},
     {"databases", CFG_INT, CFG_IMMUTABLE, "16", 1, INT_MAX, 0, 0, NULL, I(databases), NULL,
      "Number of logical databases (SELECT 0 .. databases-1)."},
+    {"dbfilename", CFG_STRING, 0, "dump.rdb", 0, 0, 0, 0, NULL, I(dbfilename), NULL,
+     "Name of the RDB snapshot file, inside dir."},
     {"dataplane-batch-usec", CFG_INT, 0, "50", 0, 1000, 0, 0, NULL, I(dataplane_batch_usec), NULL,
      "Under load (a loop turn that had several completions), wait up to this\n"
      "many microseconds for more before handling them (kernel 6.12+): fewer\n"
@@ -55,6 +58,8 @@ static const struct cfg_option options[] = {
      check_cores,
      "CPU cores for dataplane workers, e.g. \"2\" or \"2,3\" or \"2-5\": one worker\n"
      "pinned to each. Empty: one unpinned worker."},
+    {"dir", CFG_STRING, 0, ".", 0, 0, 0, 0, NULL, I(dir), NULL,
+     "Working directory: snapshots and the append-only files go here."},
     {"enable-debug-command", CFG_ENUM, CFG_IMMUTABLE, "no", 0, 0, 0, 0, debug_names,
      I(enable_debug_command), NULL,
      "Allow the DEBUG command: no, yes, or local (only from loopback and Unix\n"
@@ -115,10 +120,23 @@ static const struct cfg_option options[] = {
     {"proto-max-bulk-len", CFG_MEMORY, 0, "512mb", 1024 * 1024, LLONG_MAX, 0, 0, NULL,
      I(proto_max_bulk_len), NULL,
      "Largest bulk argument a request may carry (and largest string value)."},
+    {"rdb-del-sync-files", CFG_BOOL, 0, "no", 0, 0, 0, 0, NULL, I(rdb_del_sync_files), NULL,
+     "Delete RDB files made only for replication (no persistence configured)."},
+    {"rdbchecksum", CFG_BOOL, CFG_IMMUTABLE, "yes", 0, 0, 0, 0, NULL, I(rdbchecksum), NULL,
+     "End snapshots with a CRC64 checksum (checked at load)."},
+    {"rdbcompression", CFG_BOOL, 0, "yes", 0, 0, 0, 0, NULL, I(rdbcompression), NULL,
+     "Compress strings in snapshots with LZF."},
+    {"save", CFG_STRING, 0, "3600 1 300 100 60 10000", 0, 0, 0, 0, NULL, I(save), check_save,
+     "Snapshot rules: \"<seconds> <changes>\" pairs; a snapshot is taken when at\n"
+     "least <changes> writes happened in <seconds>. Empty: no automatic\n"
+     "snapshots."},
     {"set-max-intset-entries", CFG_INT, 0, "512", 0, LLONG_MAX, 0, 0, NULL,
      I(set_max_intset_entries), NULL,
      "A set of integers only keeps the compact intset encoding up to this many\n"
      "members."},
+    {"stop-writes-on-bgsave-error", CFG_BOOL, 0, "yes", 0, 0, 0, 0, NULL,
+     I(stop_writes_on_bgsave_error), NULL,
+     "Refuse writes while the last background snapshot failed."},
     {"tcp-backlog", CFG_INT, CFG_IMMUTABLE, "511", 0, INT_MAX, 0, 0, NULL, I(tcp_backlog), NULL,
      "listen(2) backlog."},
     {"tcp-keepalive", CFG_INT, 0, "300", 0, INT_MAX, 0, 0, NULL, I(tcp_keepalive), NULL,
@@ -209,6 +227,25 @@ int cfg_count_words(const char *s)
 static const char *check_bind(const char *v)
 {
     return cfg_count_words(v) > 16 ? "Too many bind addresses specified." : NULL;
+}
+
+/* "" or pairs of "<seconds> <changes>" (save rules). */
+static const char *check_save(const char *v)
+{
+    int n = 0;
+    for (const char *p = v; *p;) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        char *end;
+        long long x = strtoll(p, &end, 10);
+        if (end == p || x < 0 || (*end && *end != ' '))
+            return "Invalid save parameters";
+        p = end;
+        n++;
+    }
+    return n % 2 ? "Invalid save parameters" : NULL;
 }
 
 /* "0", a memory value, or a percentage of maxmemory ("10%"). */

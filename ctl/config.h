@@ -44,6 +44,9 @@ struct sluice_config {
     long long list_max_listpack_size;
     long long maxmemory;
     char *maxmemory_clients;
+    /* persistence (dataplane/persist.c) */
+    char *dir, *dbfilename, *save;
+    bool rdbcompression, rdbchecksum, stop_writes_on_bgsave_error, rdb_del_sync_files;
     int maxmemory_policy;
     long long maxmemory_samples, maxmemory_eviction_tenacity, lfu_log_factor, lfu_decay_time;
 };

@@ -135,7 +135,7 @@ static const struct command table[] = {
      "Depends on subcommand.", "A container for server configuration commands", NULL, NULL, NULL, NULL, config_subs, 0},
     {"time", cmd_time, 1, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "fast", "server", "2.6.0",
      "O(1)", "Return the current server time", NULL, NULL, "nondeterministic_output", NULL, NULL, 0},
-    {"shutdown", cmd_shutdown, -1, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NO_MULTI | CMD_ALLOW_BUSY, 0, 0, 0, "admin slow dangerous", "server", "1.0.0",
+    {"shutdown", cmd_shutdown, -1, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NO_MULTI | CMD_ALLOW_BUSY | CMD_KEYSPACE, 0, 0, 0, "admin slow dangerous", "server", "1.0.0",
      "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", "Synchronously save the dataset to disk and then shut down the server", NULL, NULL, NULL, "nosave_save,oneof?(nosave,pure-token,NOSAVE save,pure-token,SAVE) now,pure-token,NOW? force,pure-token,FORCE? abort,pure-token,ABORT?", NULL, 0},
     {"lastsave", cmd_lastsave, 1, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "admin fast dangerous", "server", "1.0.0",
      "O(1)", "Get the UNIX time stamp of the last successful save to disk", NULL, NULL, "nondeterministic_output", NULL, NULL, 0},
@@ -270,6 +270,7 @@ static const struct command table[] = {
 #include "cmdtab_set.inc"
 #include "cmdtab_zset.inc"
 #include "cmdtab_sort.inc"
+#include "cmdtab_persist.inc"
 
 };
 

@@ -291,6 +291,7 @@ int main(int argc, char **argv)
     apply_max_string();
     cfg_on_change("proto-max-bulk-len", apply_max_string);
     apply_limits();
+    persist_init();
     for (const char *const *n = (const char *const[]){"hash-max-listpack-entries",
                                                        "hash-max-listpack-value",
                                                        "set-max-intset-entries",
@@ -379,17 +380,21 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    /* Every ring exists now: let the workers start serving. */
+    /* Every ring exists now: load the data, then let the workers serve. */
+    if (persist_load_at_start() != 0)
+        return 1;
     mem_startup = store_used_memory();
     atomic_store(&server.started, 1);
     log_msg(LL_NOTICE, "%d dataplane worker%s, one shard each", server.nworkers,
             server.nworkers > 1 ? "s" : "");
     log_msg(LL_NOTICE, "Ready to accept connections");
 
+    bool by_signal = false;
     while (!atomic_load(&server.stop)) {
         struct timespec ts = {.tv_sec = 0, .tv_nsec = 50 * 1000 * 1000};
         int sig = sigtimedwait(&sigs, NULL, &ts);
         if (sig > 0) {
+            by_signal = true;
             log_msg(LL_WARNING, "Received %s scheduling shutdown...",
                     sig == SIGINT ? "SIGINT" : "SIGTERM");
             atomic_store(&server.stop, 1);
@@ -401,6 +406,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < server.nworkers; i++)
         pthread_join(server.workers[i].thread, NULL);
     shards_drain();
+    if (by_signal)
+        persist_at_signal_exit(); /* the workers are gone: the shards are ours */
     for (int i = 0; i < server.nworkers; i++)
         close(server.workers[i].doorbell);
     for (int i = 0; i < server.nworkers; i++)

@@ -1134,8 +1134,10 @@ void cmd_lastsave(struct cmd_ctx *c) { reply_int(c->out, server.lastsave); }
 
 void cmd_shutdown(struct cmd_ctx *c)
 {
-    bool abort_req = false;
+    bool abort_req = false, save = false, nosave = false;
     for (int i = 1; i < c->argc; i++) {
+        save |= arg_is(c, i, "save");
+        nosave |= arg_is(c, i, "nosave");
         if (arg_is(c, i, "nosave") || arg_is(c, i, "save") || arg_is(c, i, "now") ||
             arg_is(c, i, "force"))
             continue;
@@ -1151,6 +1153,8 @@ void cmd_shutdown(struct cmd_ctx *c)
         return reply_error(c->out, "ERR No shutdown in progress.");
     }
     log_msg(LL_WARNING, "User requested shutdown...");
+    if (!nosave && !persist_shutdown(c, save))
+        return reply_error(c->out, "ERR Errors trying to SHUTDOWN. Check logs.");
     atomic_store(&server.stop, 1);
     /* No reply: the connection closes as the server exits. */
     cl(c)->flags |= CL_CLOSE_AFTER_REPLY;
@@ -1190,6 +1194,8 @@ void cmd_debug(struct cmd_ctx *c)
                            "restart the server.");
     if (arg_is(c, 1, "help"))
         return reply_help(c->out, debug_help);
+    if (persist_debug(c))
+        return;
     if (arg_is(c, 1, "sleep") && c->argc == 3) {
         long double secs;
         if (!arg_ld(c, 2, &secs))

@@ -25,6 +25,7 @@
 
 struct worker;
 struct command;
+struct cmd_ctx;
 
 #define MAX_WORKERS 64
 #define MAX_LISTENERS_PER_WORKER 18 /* 16 bind addresses + Unix socket */
@@ -271,6 +272,25 @@ void mem_reset_peak(void);
  * biggest client. */
 void mem_clients_cron(struct worker *w);
 extern size_t mem_startup; /* used memory when the workers started */
+
+/* persist.c: RDB snapshots and the AOF */
+/* Register config hooks (dir, save ...); once, before the workers start. */
+void persist_init(void);
+/* Load dir/dbfilename (or the AOF) into the shards before serving; 0 or -1
+ * (the reason logged): sluiced then refuses to start, as Redis does. */
+int persist_load_at_start(void);
+/* From worker 0's cron: save rules (save <seconds> <changes>). */
+void persist_cron(struct worker *w);
+/* SHUTDOWN [SAVE|NOSAVE]: save when asked or when save rules exist
+ * (save: the SAVE flag; NOSAVE was handled by the caller). false: the save
+ * failed and the shutdown is refused. Runs with every shard held. */
+bool persist_shutdown(struct cmd_ctx *c, bool save);
+/* SIGTERM/SIGINT: save as SHUTDOWN without arguments would, from the main
+ * thread once the workers have stopped. */
+void persist_at_signal_exit(void);
+/* DEBUG subcommands of persistence (RELOAD, DIGEST, DIGEST-VALUE): true
+ * when it was one of them (and replied). */
+bool persist_debug(struct cmd_ctx *c);
 
 /* multi.c */
 /* Queue a command inside MULTI (replies +QUEUED). */

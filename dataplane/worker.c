@@ -493,6 +493,8 @@ static void cron(struct worker *w)
     db_active_expire(w->shard, period_us / 4);
     db_cron(w->shard, 1000);
     mem_clients_cron(w);
+    if (w->id == 0)
+        persist_cron(w);
     if (config.timeout > 0) {
         for (struct client *c = w->clients; c; c = c->next)
             if (now - c->last_ms > config.timeout * 1000 && !(c->flags & CL_CLOSING))
