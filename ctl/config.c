@@ -26,6 +26,7 @@ static const char *check_cores(const char *v);
 static const char *check_bind(const char *v);
 static const char *check_mem_or_percent(const char *v);
 static const char *check_save(const char *v);
+static const char *check_obuf(const char *v);
 
 #define I(f) (&config.f)
 
@@ -39,6 +40,12 @@ static const struct cfg_option options[] = {
      "from other workers without waiting, and peers skip the doorbell. Cuts\n"
      "the latency of commands handed to another worker's shard at the price\n"
      "of one core spinning per worker."},
+    {"client-output-buffer-limit", CFG_STRING, 0,
+     "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", 0, 0, 0, 0, NULL,
+     I(client_output_buffer_limit), check_obuf,
+     "Per client class (normal, replica, pubsub): a client whose unsent replies\n"
+     "exceed <hard> bytes, or stay above <soft> for <soft seconds>, is\n"
+     "disconnected (0 disables a limit). Setting some classes keeps the others."},
     {"client-query-buffer-limit", CFG_MEMORY, 0, "1gb", 1024 * 1024, LLONG_MAX, 0, 0, NULL,
      I(client_query_buffer_limit), NULL,
      "Maximum bytes a client's unparsed query may hold; past it the client is\n"
@@ -229,6 +236,68 @@ static const char *check_bind(const char *v)
     return cfg_count_words(v) > 16 ? "Too many bind addresses specified." : NULL;
 }
 
+/* client-output-buffer-limit: "<class> <hard> <soft> <soft seconds>" groups,
+ * class normal, replica (or slave) or pubsub; sizes are memory values. */
+static const char *const obuf_classes[] = {"normal", "slave", "pubsub"};
+
+static int obuf_class(const char *w, size_t n)
+{
+    if (n == 7 && !strncasecmp(w, "replica", 7))
+        return 1;
+    for (int i = 0; i < 3; i++)
+        if (strlen(obuf_classes[i]) == n && !strncasecmp(w, obuf_classes[i], n))
+            return i;
+    return -1;
+}
+
+/* Parse v into limits[class][hard, soft, seconds] (only the classes v
+ * names are written); an error text or NULL. */
+static const char *parse_obuf(const char *v, long long limits[3][3])
+{
+    char words[16][64];
+    int n = 0;
+    for (const char *p = v; *p && n < 16;) {
+        while (*p == ' ')
+            p++;
+        size_t len = strcspn(p, " ");
+        if (!len)
+            break;
+        if (len >= sizeof(words[0]))
+            return "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+        memcpy(words[n], p, len);
+        words[n++][len] = '\0';
+        p += len;
+    }
+    if (n == 0 || n % 4)
+        return "Wrong number of arguments in buffer limit configuration.";
+    for (int i = 0; i < n; i += 4) {
+        int cls = obuf_class(words[i], strlen(words[i]));
+        if (cls < 0)
+            return "Invalid client class specified in buffer limit configuration.";
+        long long hard, soft, secs;
+        char *end;
+        secs = strtoll(words[i + 3], &end, 10);
+        if (!cfg_parse_memory(words[i + 1], &hard) || !cfg_parse_memory(words[i + 2], &soft) ||
+            *end || end == words[i + 3] || hard < 0 || soft < 0 || secs < 0)
+            return "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+        limits[cls][0] = hard;
+        limits[cls][1] = soft;
+        limits[cls][2] = secs;
+    }
+    return NULL;
+}
+
+static const char *check_obuf(const char *v)
+{
+    long long limits[3][3];
+    return parse_obuf(v, limits);
+}
+
+int cfg_obuf_limits(long long limits[3][3])
+{
+    return parse_obuf(config.client_output_buffer_limit, limits) ? -1 : 0;
+}
+
 /* "" or pairs of "<seconds> <changes>" (save rules). */
 static const char *check_save(const char *v)
 {
@@ -378,6 +447,19 @@ int cfg_set(const struct cfg_option *o, const char *value, size_t vlen, bool at_
         if (msg) {
             snprintf(err, errlen, "%s", msg);
             return -1;
+        }
+        /* Buffer limits: the classes given replace theirs, the others stay;
+         * it reads back whole, in bytes. */
+        if (o->check == check_obuf) {
+            long long lim[3][3] = {{0}};
+            if (*(char **)o->field)
+                parse_obuf(*(char **)o->field, lim);
+            parse_obuf(v, lim);
+            size_t off = 0;
+            for (int i = 0; i < 3; i++)
+                off += (size_t)snprintf(v + off, sizeof(v) - off, "%s%s %lld %lld %lld",
+                                        i ? " " : "", obuf_classes[i], lim[i][0], lim[i][1],
+                                        lim[i][2]);
         }
         /* A memory-or-percent value reads back in bytes, as in Redis. */
         if (o->check == check_mem_or_percent && v[strlen(v) - 1] != '%' &&

@@ -44,6 +44,7 @@ struct sluice_config {
     long long list_max_listpack_size;
     long long maxmemory;
     char *maxmemory_clients;
+    char *client_output_buffer_limit;
     /* persistence (dataplane/persist.c) */
     char *dir, *dbfilename, *save;
     bool rdbcompression, rdbchecksum, stop_writes_on_bgsave_error, rdb_del_sync_files;
@@ -95,6 +96,9 @@ int cfg_set(const struct cfg_option *o, const char *value, size_t vlen, bool at_
 void cfg_format(const struct cfg_option *o, char *buf, size_t len);
 /* Parse "512mb"-style memory values (k=1000, kb=1024, ...). */
 bool cfg_parse_memory(const char *s, long long *out);
+/* client-output-buffer-limit as [normal, replica, pubsub][hard, soft,
+ * soft seconds]. */
+int cfg_obuf_limits(long long limits[3][3]);
 /* Number of space-separated words (list-valued options like bind). */
 int cfg_count_words(const char *s);
 /* Register a function called after an option changes at runtime. */

@@ -254,6 +254,12 @@ static void apply_limits(void)
     else
         cfg_parse_memory(mc, &bytes);
     atomic_store(&server.maxmemory_clients, bytes);
+    long long obuf[3][3];
+    if (cfg_obuf_limits(obuf) == 0) {
+        atomic_store(&server.obuf_hard, obuf[0][0]);
+        atomic_store(&server.obuf_soft, obuf[0][1]);
+        atomic_store(&server.obuf_soft_secs, obuf[0][2]);
+    }
 }
 
 int main(int argc, char **argv)
@@ -304,6 +310,7 @@ int main(int argc, char **argv)
                                                        "zset-max-ziplist-entries",
                                                        "zset-max-ziplist-value",
                                                        "maxmemory-clients",
+                                                       "client-output-buffer-limit",
                                                        "maxmemory-policy", "maxmemory-samples",
                                                        "maxmemory-eviction-tenacity",
                                                        "lfu-log-factor", "lfu-decay-time", NULL};

@@ -111,6 +111,7 @@ struct client {
     struct msg *rq_head, *rq_tail;
     int away; /* commands of this client out on other workers */
     struct blocked *blk; /* set while CL_BLOCKED (blocking.c) */
+    int64_t obuf_soft_since; /* ms when replies went above the soft limit, 0 */
 };
 
 /* One dataplane worker: a thread, its ring, its shard, its clients. */
@@ -172,6 +173,8 @@ struct server {
     _Atomic int connected_clients;
     _Atomic int blocked_clients;
     _Atomic long long maxmemory_clients; /* bytes; 0: no limit (memory.c) */
+    /* client-output-buffer-limit of normal clients: bytes, bytes, seconds */
+    _Atomic long long obuf_hard, obuf_soft, obuf_soft_secs;
     _Atomic uint64_t next_client_id;
     int64_t start_ms;
     int64_t lastsave;

@@ -459,6 +459,26 @@ static void on_send(struct client *c, struct io_uring_cqe *cqe)
         mark_pending(c);
 }
 
+/* client-output-buffer-limit (normal class): unsent replies above the hard
+ * limit, or above the soft one for longer than its seconds. */
+static bool over_output_limit(struct client *c)
+{
+    long long hard = atomic_load_explicit(&server.obuf_hard, memory_order_relaxed);
+    long long soft = atomic_load_explicit(&server.obuf_soft, memory_order_relaxed);
+    size_t bytes = c->reply.bytes;
+    if (hard && bytes > (size_t)hard)
+        return true;
+    if (!soft || bytes <= (size_t)soft) {
+        c->obuf_soft_since = 0;
+        return false;
+    }
+    int64_t now = c->w->shard->now_ms;
+    if (!c->obuf_soft_since)
+        c->obuf_soft_since = now;
+    return now - c->obuf_soft_since >
+           atomic_load_explicit(&server.obuf_soft_secs, memory_order_relaxed) * 1000;
+}
+
 /* Queue one send per client that has replies and none in flight. */
 static void flush_pending(struct worker *w)
 {
@@ -467,7 +487,11 @@ static void flush_pending(struct worker *w)
     while (c) {
         struct client *next = c->next_pending;
         c->flags &= ~CL_PENDING_WRITE;
-        if (c->flags & CL_SENDING) {
+        if (!(c->flags & CL_CLOSING) && over_output_limit(c)) {
+            log_msg(LL_WARNING, "Client id=%llu closed for overcoming of output buffer limits.",
+                    (unsigned long long)c->id);
+            client_close(c, NULL);
+        } else if (c->flags & CL_SENDING) {
             /* on_send requeues it */
         } else if (c->flags & CL_CLOSING) {
             client_close(c, NULL);

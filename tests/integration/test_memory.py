@@ -283,3 +283,35 @@ def test_maxmemory_clients_disconnects_the_biggest_client(srv, mr):
         assert mr.config_get("maxmemory-clients")["maxmemory-clients"] == "2097152"
     finally:
         mr.config_set("maxmemory-clients", "0")
+
+
+def test_client_output_buffer_limit_disconnects_a_client_that_does_not_read(srv, mr):
+    import socket
+    with pytest.raises(redis.exceptions.ResponseError, match="Invalid client class"):
+        mr.config_set("client-output-buffer-limit", "bogus 1 2 3")
+    with pytest.raises(redis.exceptions.ResponseError, match="Wrong number of arguments"):
+        mr.config_set("client-output-buffer-limit", "normal 1mb 0")
+    old = mr.config_get("client-output-buffer-limit")["client-output-buffer-limit"]
+    mr.config_set("client-output-buffer-limit", "normal 1mb 512kb 10")
+    try:
+        assert mr.config_get("client-output-buffer-limit")["client-output-buffer-limit"] == \
+            "normal 1048576 524288 10 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+        mr.set("big", "x" * 100000)
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(b"GET big\r\n" * 300)  # 30 MB of replies, none read yet
+        time.sleep(0.5)
+        got = 0
+        try:
+            while True:
+                chunk = s.recv(1 << 20)
+                if not chunk:
+                    break
+                got += len(chunk)
+        except OSError:
+            pass
+        s.close()
+        assert got < 300 * 100000, "the client got every reply: it was not disconnected"
+        assert mr.ping()
+    finally:
+        mr.config_set("client-output-buffer-limit", old)
