@@ -51,11 +51,26 @@ static void put_raw(const char *k, const char *v)
     db_set(s, &s->db[0], entry_new_string(k, strlen(k), v, strlen(v), -1, STR_RAW));
 }
 
-/* A non-string key (its value is an opaque allocation entry_free frees). */
+/* A non-string key of the given type and encoding, made by its commands
+ * (a value longer than 64 bytes takes the large encodings). */
 static void put_obj(const char *k, int type, int enc)
 {
-    void *p = malloc(16);
-    db_set(s, &s->db[0], entry_new_ptr(k, strlen(k), type, enc, p, -1));
+    static const char big[] = "0123456789012345678901234567890123456789012345678901234567890123456789";
+    switch (type) {
+    case OBJ_HASH:
+        RUN(cmd_hset, "HSET", k, "f", enc == ENC_HT ? big : "v");
+        break;
+    case OBJ_SET:
+        RUN(cmd_sadd, "SADD", k, enc == ENC_INTSET ? "1" : "a");
+        break;
+    case OBJ_ZSET:
+        RUN(cmd_zadd, "ZADD", k, "1", enc == ENC_SKIPLIST ? big : "m");
+        break;
+    default:
+        RUN(cmd_rpush, "RPUSH", k, "a");
+    }
+    struct entry *e = db_lookup(s, &s->db[0], k, strlen(k), LOOKUP_NOTOUCH | LOOKUP_NOSTATS, NULL);
+    cr_assert(e && entry_type(e) == type && entry_enc(e) == enc, "put_obj %s", k);
 }
 
 static struct entry *find_in(int db, const char *k)
