@@ -919,7 +919,8 @@ void cmd_info(struct cmd_ctx *c)
         human_bytes(h5, sizeof(h5), (double)f.startup);
         static const char *const policies[] = {
             "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
-            "allkeys-lru",  "allkeys-lfu",  "allkeys-random",  "noeviction"};
+            "allkeys-lru",  "allkeys-lfu",  "allkeys-random",  "noeviction",
+            "allkeys-sieve"};
         sb_printf(&b,
                   "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
                   "used_memory_rss_human:%s\r\nused_memory_peak:%zu\r\nused_memory_peak_human:%s\r\n"

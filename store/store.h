@@ -111,6 +111,7 @@ struct shard {
     uint64_t dirty;     /* changes since the last save */
     struct shard_stats stats;
     struct evict_pool *evict_pool; /* eviction candidates (evict.c) */
+    uint32_t sieve_order;          /* insertions, for allkeys-sieve */
 };
 
 /* ---- hashing and the table (dict.c) ---- */
@@ -292,6 +293,7 @@ enum evict_policy {
     EVICT_ALLKEYS_LFU,
     EVICT_ALLKEYS_RANDOM,
     EVICT_NOEVICTION,
+    EVICT_ALLKEYS_SIEVE, /* beyond Redis: see evict.c */
 };
 
 /* maxmemory and its companions, with Redis's names (set by the config
@@ -312,6 +314,7 @@ size_t store_used_memory(void);
 void store_touch(struct shard *s, struct entry *e);
 void store_clock_new(struct shard *s, struct entry *e, const struct entry *old);
 bool store_policy_lfu(void);
+bool store_policy_sieve(void);
 int store_lfu_freq(const struct shard *s, const struct entry *e); /* OBJECT FREQ */
 /* Evict keys of this shard by the policy until about `bytes` were freed,
  * nothing is left to evict, or budget_us passed; returns bytes freed. */

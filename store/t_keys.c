@@ -913,6 +913,9 @@ void cmd_object(struct cmd_ctx *c)
         bool shared =
             entry_enc(e) == ENC_INT && entry_int(e) >= 0 && entry_int(e) < SHARED_INTEGERS;
         reply_int(c->out, shared ? SHARED_REFCOUNT : 1);
+    } else if (idle && store_policy_sieve()) {
+        reply_error(c->out, "ERR The allkeys-sieve maxmemory policy is selected, idle time not "
+                            "tracked.");
     } else if (idle && !store_policy_lfu()) {
         reply_int(c->out, idle_seconds(arg_shard(c, 2), e));
     } else if (idle) {

@@ -315,3 +315,18 @@ def test_client_output_buffer_limit_disconnects_a_client_that_does_not_read(srv,
         assert mr.ping()
     finally:
         mr.config_set("client-output-buffer-limit", old)
+
+
+@sluice_only
+def test_allkeys_sieve_keeps_keys_that_are_hit_and_drops_one_hit_keys(mr):
+    mr.config_set("maxmemory-policy", "allkeys-sieve")
+    fill(mr, "hit", 2000)
+    mr.mget(["hit:%d" % i for i in range(2000)])  # each hit once after its write
+    with pytest.raises(redis.exceptions.ResponseError, match="idle time not tracked"):
+        mr.object("idletime", "hit:1")
+    limit_above_now(mr, 1 * MB)
+    assert fill(mr, "once", 20000) == 0
+    assert evicted(mr) > 3000
+    mr.config_set("maxmemory", 0)
+    kept = mr.exists(*["hit:%d" % i for i in range(2000)])
+    assert kept >= 1900, kept
