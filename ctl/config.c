@@ -14,8 +14,8 @@
 
 struct sluice_config config;
 
-static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", "nothing",
-                                             NULL};
+/* Redis 7.0's levels ("nothing" came with 7.2). */
+static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
 
 static const char *const policy_names[] = {
     "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
@@ -93,7 +93,7 @@ static const struct cfg_option options[] = {
     {"logfile", CFG_STRING, CFG_IMMUTABLE, "", 0, 0, 0, 0, NULL, I(logfile), NULL,
      "Log file path; empty logs to standard output."},
     {"loglevel", CFG_ENUM, 0, "notice", 0, 0, 0, 0, loglevel_names, I(loglevel), NULL,
-     "debug, verbose, notice, warning or nothing."},
+     "debug, verbose, notice or warning."},
     {"lfu-decay-time", CFG_INT, 0, "1", 0, INT_MAX, 0, 0, NULL, I(lfu_decay_time), NULL,
      "LFU policies: a key's access counter drops by one for every this many\n"
      "minutes it is not used (0: never)."},
