@@ -161,14 +161,19 @@ struct intset *intset_remove(struct intset *is, int64_t v, bool *removed)
     return resize(is, len - 1, w);
 }
 
-static __thread uint64_t rng = 0x9e3779b97f4a7c15ULL;
+/* splitmix64: well-mixed bits for a uniform index. */
+static uint64_t rng_next(void)
+{
+    static __thread uint64_t state = 0x2545f4914f6cdd1dULL;
+    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
 
 int64_t intset_random(const struct intset *is)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return intset_get(is, (uint32_t)(rng % intset_len(is)));
+    return intset_get(is, (uint32_t)(rng_next() % intset_len(is)));
 }
 
 struct intset *intset_dup(const struct intset *is)

@@ -345,3 +345,60 @@ Test(set, spop_count_pops_distinct_members)
     RUN(cmd_spop, "SPOP", "k", "7");
     cr_assert_null(find("k"));
 }
+
+/* Count how often each "m<i>" member appears in the last RESP2 array
+ * reply; returns the number of elements. */
+static size_t tally(int *cnt, int n)
+{
+    const char *p = harness_last;
+    size_t total = 0;
+    memset(cnt, 0, (size_t)n * sizeof(*cnt));
+    p = strchr(p, '\n') + 1; /* *<count> */
+    while (*p == '$') {
+        long len = strtol(p + 1, NULL, 10);
+        p = strchr(p, '\n') + 1;
+        int idx = atoi(p + 1);
+        if (idx >= 0 && idx < n)
+            cnt[idx]++;
+        p += len + 2;
+        total++;
+    }
+    return total;
+}
+
+static void fill_members(int n)
+{
+    for (int i = 0; i < n; i++) {
+        char b[16];
+        snprintf(b, sizeof(b), "m%d", i);
+        RUN(cmd_sadd, "SADD", "k", b);
+    }
+}
+
+/* Redis's "SRANDMEMBER histogram distribution" test: chi-square of 1000
+ * draws over 10 members below 40 (df 9, p = 0.00001). */
+Test(set, srandmember_is_fair_on_small_hashtables)
+{
+    int cnt[10];
+    fill_members(10);
+    for (int round = 0; round < 20; round++) {
+        RUN(cmd_srandmember, "SRANDMEMBER", "k", "-1000");
+        cr_assert_eq(tally(cnt, 10), 1000);
+        double chi = 0;
+        for (int i = 0; i < 10; i++)
+            chi += (cnt[i] - 100.0) * (cnt[i] - 100.0) / 100.0;
+        cr_assert_lt(chi, 40.0, "chi-square %f", chi);
+    }
+}
+
+/* Every member of a larger hashtable can be drawn (consecutive random
+ * numbers must not be correlated with the bucket picked). */
+Test(set, srandmember_reaches_every_member)
+{
+    static int cnt[1000];
+    fill_members(1000);
+    RUN(cmd_srandmember, "SRANDMEMBER", "k", "-200000");
+    cr_assert_eq(tally(cnt, 1000), 200000);
+    for (int i = 0; i < 1000; i++)
+        cr_assert_gt(cnt[i], 20, "member %d drawn %d times", i, cnt[i]);
+}
