@@ -195,7 +195,7 @@ bool intset_validate(const void *p, size_t n)
     uint32_t w = rd32(hdr.encoding), len = rd32(hdr.length);
     if (w != 2 && w != 4 && w != 8)
         return false;
-    if ((uint64_t)len * w != n - sizeof(hdr))
+    if ((uint64_t)len * w != n - sizeof(hdr) || len == 0)
         return false;
     const struct intset *is = p;
     for (uint32_t i = 1; i < len; i++)

@@ -46,8 +46,9 @@ size_t intset_blob_len(const struct intset *is);
 /* A uniformly random element of a non-empty intset. */
 int64_t intset_random(const struct intset *is);
 struct intset *intset_dup(const struct intset *is);
-/* Check a blob of n bytes read from outside (RDB): a known width, the
- * length matching n, strictly ascending elements. */
+/* Check a blob of n bytes read from outside (RDB), as Redis's deep
+ * intsetValidateIntegrity: a known width, the length matching n, not
+ * empty, strictly ascending elements. */
 bool intset_validate(const void *p, size_t n);
 
 #endif

@@ -478,6 +478,49 @@ void set_each(const struct entry *e, bool (*fn)(void *arg, const char *member, s
     }
 }
 
+/* ---- building a set for a loader (t_set.h) ---- */
+
+void set_build_init(struct set_build *b, uint64_t seed, unsigned long announced_len)
+{
+    struct sobj o;
+    sobj_init(&o, announced_len > max_intset() ? ENC_HT : ENC_INTSET, seed);
+    b->enc = o.enc;
+    b->obj = o.ptr;
+    b->seed = seed;
+}
+
+/* Unlike SADD, an intset does not convert for its length here: the count
+ * was checked against the announced length, as Redis's loader does. */
+bool set_build_add(struct set_build *b, const void *member, size_t len)
+{
+    struct sobj o = {b->enc, b->obj};
+    struct smember m;
+    int64_t v;
+    bool added;
+
+    mem_str_init(&m, member, len);
+    if (o.enc == ENC_INTSET && mem_int(&m, &v)) {
+        b->obj = intset_add(o.ptr, v, &added);
+        return added;
+    }
+    if (o.enc == ENC_INTSET)
+        sobj_convert(&o, b->seed);
+    added = sobj_add(&o, &m, b->seed);
+    b->enc = o.enc;
+    b->obj = o.ptr;
+    return added;
+}
+
+void set_build_adopt_intset(struct set_build *b, struct intset *is, uint64_t seed)
+{
+    struct sobj o = {ENC_INTSET, is};
+    if (intset_len(is) > max_intset())
+        sobj_convert(&o, seed);
+    b->enc = o.enc;
+    b->obj = o.ptr;
+    b->seed = seed;
+}
+
 /* ---- opening keys and writing them back ---- */
 
 /* Seed of new member tables: the key table's, so member buckets are as

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "intset.h"
 #include "store.h"
 
 /* Number of members of the set held by e (an OBJ_SET entry). O(1). */
@@ -26,5 +27,25 @@ bool set_contains(const struct entry *e, const char *member, size_t len);
  * false to stop. The set must not change during the walk. O(N). */
 void set_each(const struct entry *e, bool (*fn)(void *arg, const char *member, size_t len),
               void *arg);
+
+/* Building a set while loading (RDB, RESTORE), following Redis 7.0's
+ * loader: a hashtable from the start when more members are announced than
+ * set-max-intset-entries, otherwise an intset that converts at the first
+ * non-integer member. The result goes into a key with
+ * entry_new_ptr(key, klen, OBJ_SET, b.enc, b.obj, expire); free it with
+ * set_ops.free(b.obj, b.enc) on a corrupt payload. */
+struct set_build {
+    int enc;       /* ENC_INTSET or ENC_HT */
+    void *obj;     /* struct intset * or struct dict * */
+    uint64_t seed; /* for a hashtable: the db's keys.seed */
+};
+void set_build_init(struct set_build *b, uint64_t seed, unsigned long announced_len);
+/* Add a member; false (nothing added) when it is already there, which a
+ * loader treats as a corrupt payload. */
+bool set_build_add(struct set_build *b, const void *member, size_t len);
+/* Adopt a malloc'd intset blob that passed intset_validate() (ownership
+ * moves to the builder); converted to a hashtable when it has more than
+ * set-max-intset-entries members, as Redis's loader does. */
+void set_build_adopt_intset(struct set_build *b, struct intset *is, uint64_t seed);
 
 #endif

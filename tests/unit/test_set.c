@@ -402,3 +402,46 @@ Test(set, srandmember_reaches_every_member)
     for (int i = 0; i < 1000; i++)
         cr_assert_gt(cnt[i], 20, "member %d drawn %d times", i, cnt[i]);
 }
+
+Test(intset, validate_rejects_empty_as_redis)
+{
+    struct intset *is = intset_new();
+    cr_assert_not(intset_validate(is, intset_blob_len(is)));
+    free(is);
+}
+
+/* The loader's rules: announced length over the threshold gives a
+ * hashtable even for integers; an intset converts at a string member;
+ * duplicates are reported. */
+Test(set, build_follows_redis_loader_rules)
+{
+    struct set_build b;
+    store_limits.set_max_intset_entries = 3;
+    set_build_init(&b, 1, 4);
+    cr_assert_eq(b.enc, ENC_HT);
+    cr_assert(set_build_add(&b, "1", 1));
+    cr_assert_not(set_build_add(&b, "1", 1));
+    set_ops.free(b.obj, b.enc);
+
+    set_build_init(&b, 1, 3);
+    cr_assert_eq(b.enc, ENC_INTSET);
+    cr_assert(set_build_add(&b, "1", 1));
+    cr_assert_not(set_build_add(&b, "1", 1));
+    cr_assert(set_build_add(&b, "x", 1));
+    cr_assert_eq(b.enc, ENC_HT);
+    cr_assert_not(set_build_add(&b, "1", 1));
+    struct entry *e = entry_new_ptr("k", 1, OBJ_SET, b.enc, b.obj, -1);
+    cr_assert_eq(set_length(e), 2);
+    entry_free(e);
+
+    struct intset *is = intset_new();
+    for (int i = 0; i < 4; i++)
+        is = intset_add(is, i, NULL);
+    set_build_adopt_intset(&b, is, 1);
+    cr_assert_eq(b.enc, ENC_HT);
+    set_ops.free(b.obj, b.enc);
+    is = intset_add(intset_add(intset_new(), 5, NULL), 6, NULL);
+    set_build_adopt_intset(&b, is, 1);
+    cr_assert_eq(b.enc, ENC_INTSET);
+    set_ops.free(b.obj, b.enc);
+}
