@@ -21,8 +21,9 @@
  * in the middle (LINSERT, LSET with a longer value) is split. Deleting in
  * the middle (LREM, LSET, LTRIM's cut) merges a node with a neighbour when
  * both fit in one, so a list that shrinks stays compact: two neighbours
- * one of which lost an element never both stay half empty. Pops do not
- * merge (they must stay O(1)); the end node simply empties and goes away.
+ * one of which lost an element never both stay half empty. Single-element
+ * pops do not merge (they stay O(1) like pushes); the end node simply
+ * empties and goes away. A pop with a count merges at its cut.
  *
  * The quicklist header is allocated once per key and never moves, so a
  * command changes a list in place and only tells the db (db_changed), or
@@ -474,6 +475,18 @@ void ql_replace(struct quicklist *ql, unsigned long index, const void *s, size_t
     ql_insert_at(ql, n, i, s, len);
 }
 
+void ql_del_end(struct quicklist *ql, enum ql_where where)
+{
+    struct ql_node *n = where == QL_HEAD ? ql->head : ql->tail;
+    if (n->count == 1) {
+        node_unlink_free(ql, n);
+    } else {
+        n->lp = lp_delete_range(n->lp, where == QL_HEAD ? 0 : -1, 1);
+        n->count--;
+    }
+    ql->count--;
+}
+
 void ql_del_range(struct quicklist *ql, unsigned long index, unsigned long num)
 {
     if (num == 0)
@@ -652,7 +665,7 @@ static void pop_one(struct quicklist *ql, enum ql_where where, struct lval *v)
     v->len = len;
     v->s = len <= sizeof(v->buf) ? v->buf : xmalloc(len);
     memcpy(v->s, s, len);
-    ql_del_range(ql, where == QL_HEAD ? 0 : ql->count - 1, 1);
+    ql_del_end(ql, where);
 }
 
 /* ---- LPUSH RPUSH LPUSHX RPUSHX ---- */
@@ -713,7 +726,7 @@ static void pop_generic(struct cmd_ctx *c, enum ql_where where)
         struct ql_iter it;
         ql_iter_init(ql, where == QL_HEAD ? 0 : -1, true, &it);
         reply_iter_elem(c->out, &it);
-        ql_del_range(ql, where == QL_HEAD ? 0 : ql->count - 1, 1);
+        ql_del_end(ql, where);
         n = 1;
     } else {
         n = pop_range_reply(c->out, ql, where, (unsigned long long)count);
@@ -1073,7 +1086,7 @@ static bool mpop_first(struct cmd_ctx *c, int first, int n, enum ql_where where,
             struct ql_iter it;
             ql_iter_init(ql, where == QL_HEAD ? 0 : -1, true, &it);
             reply_iter_elem(c->out, &it);
-            ql_del_range(ql, where == QL_HEAD ? 0 : ql->count - 1, 1);
+            ql_del_end(ql, where);
             popped = 1;
         } else {
             popped = pop_range_reply(c->out, ql, where, (unsigned long long)count);

@@ -14,6 +14,17 @@
  * Ownership: the quicklist owns its nodes and their listpacks; ql_free()
  * releases all of them. Nothing here touches the key table: callers create
  * and delete keys (an empty list must not stay in the keyspace).
+ *
+ * Building a list key from strings (SORT ... STORE, a loader):
+ *   struct quicklist *ql = ql_new();
+ *   ql_push(ql, s, len, QL_TAIL);  ... for each element
+ *   db_set(s, db, entry_new_ptr(key, klen, OBJ_LIST, ENC_QUICKLIST, ql, -1));
+ * (only when ql->count > 0). Reading one in order:
+ *   struct ql_iter it;
+ *   for (ql_iter_init(ql, 0, true, &it); ql_iter_valid(&it); ql_iter_next(&it))
+ *       p = ql_iter_get(&it, &len, buf);
+ * The RDB writer can dump node by node (head to tail, n->lp is a Redis 7
+ * listpack: RDB_TYPE_LIST_QUICKLIST_2 with container PACKED).
  */
 #ifndef SLUICE_T_LIST_H
 #define SLUICE_T_LIST_H
@@ -79,6 +90,8 @@ void ql_iter_insert(struct ql_iter *it, const void *s, size_t len, bool after);
 
 /* Replace the element at index with s. */
 void ql_replace(struct quicklist *ql, unsigned long index, const void *s, size_t len);
+/* Remove the element at the head or the tail of a non-empty list. O(1). */
+void ql_del_end(struct quicklist *ql, enum ql_where where);
 /* Delete n elements from index on (index + n <= count). O(nodes + n). */
 void ql_del_range(struct quicklist *ql, unsigned long index, unsigned long n);
 

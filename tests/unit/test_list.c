@@ -391,7 +391,10 @@ static void random_ops(int fill, int steps, int big_every)
             m_insert(&m, head ? 0 : m.n, v, len);
         } else if (op < 45) {
             bool head = rand() % 2;
-            ql_del_range(ql, head ? 0 : ql->count - 1, 1);
+            if (rand() % 2)
+                ql_del_end(ql, head ? QL_HEAD : QL_TAIL);
+            else
+                ql_del_range(ql, head ? 0 : ql->count - 1, 1);
             m_delete(&m, head ? 0 : m.n - 1, 1);
         } else if (op < 60) {
             unsigned long i = (unsigned long)rand() % m.n;
@@ -529,4 +532,30 @@ Test(list, obj_ops_dup_and_mem)
     cr_assert_eq(d->nodes, 3);
     cr_assert_geq(list_ops.mem(d, ENC_QUICKLIST), sizeof(*d) + 3 * sizeof(struct ql_node));
     list_ops.free(d, ENC_QUICKLIST);
+}
+
+Test(list, shrinking_by_random_deletes_stays_compact)
+{
+    store_limits.list_max_listpack_size = 8;
+    struct quicklist *ql = filled(2000);
+    srand(3);
+    for (int round = 0; round < 6; round++) {
+        struct ql_iter it;
+        ql_iter_init(ql, 0, round % 2 == 0, &it);
+        if (round % 2)
+            ql_iter_init(ql, -1, false, &it);
+        while (ql_iter_valid(&it)) {
+            if (rand() % 3)
+                ql_iter_delete(&it);
+            else
+                ql_iter_next(&it);
+        }
+        check_invariants(ql);
+        /* Every two neighbours hold more than one node's worth. */
+        for (struct ql_node *n = ql->head; n && n->next; n = n->next)
+            cr_assert_gt(n->count + n->next->count, 8, "round %d: %u + %u", round, n->count,
+                         n->next->count);
+        cr_assert_leq(ql->nodes, 2 * ql->count / 8 + 1);
+    }
+    ql_free(ql);
 }
