@@ -16,9 +16,10 @@
  * worker re-runs its ready commands in blocking order, with their shards
  * held. A command that is served leaves: it is unregistered from every key
  * (which wakes the next waiter of a key that still holds a value); one that
- * is not keeps its place. At the deadline the command runs once more without
- * the right to block, so the handler replies its null (or serves, if it now
- * can). A client that disconnects leaves at once.
+ * is not keeps its place. At the deadline the client gets Redis 7.0's
+ * timeout reply, a null array, whatever the command (inside MULTI the same
+ * commands reply their own nulls instead). A client that disconnects leaves
+ * at once.
  *
  * Like Redis 7.2 (and unlike 7.0, which pops on behalf of the client), a
  * woken client re-runs its whole command; the replies are the same except
@@ -169,7 +170,7 @@ void blocking_run(struct client *c, const struct command *cmd, int argc,
 }
 
 /* Run a blocked command again; true when the client was served (b is
- * gone). timed_out: it may not block any more. */
+ * gone). timed_out: reply the timeout instead. */
 static bool retry(struct blocked *b, bool timed_out)
 {
     struct client *c = b->c;
@@ -181,7 +182,10 @@ static bool retry(struct blocked *b, bool timed_out)
     if (mask && !shards_acquire(c->w, mask)) {
         reply_error(out, "ERR the server is shutting down");
         unblock(b, false);
-    } else if (!run_cmd(c, b->cmd, b->argc, b->argv, out, !timed_out, NULL)) {
+    } else if (timed_out) {
+        reply_null_array(out); /* Redis 7.0's timeout reply, for every blocking command */
+        unblock(b, true);
+    } else if (!run_cmd(c, b->cmd, b->argc, b->argv, out, true, NULL)) {
         unblock(b, true);
     } else {
         if (mask)

@@ -50,9 +50,9 @@ struct cmd_ctx {
 
 /* A blocking command that finds nothing to serve calls this: true means the
  * client now waits (the handler writes no reply; the command runs again when
- * one of its keys changes, and once more with block_ok false at the
- * timeout); false means it may not block and the handler replies its null
- * at once. */
+ * one of its keys changes; at the timeout the dataplane replies a null
+ * array, as Redis 7.0 does); false means it may not block (MULTI) and the
+ * handler replies its own null at once. */
 static inline bool cmd_block(struct cmd_ctx *c, long long timeout_ms)
 {
     if (!c->block_ok)

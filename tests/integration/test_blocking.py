@@ -219,3 +219,20 @@ def test_waiters_on_every_shard_are_woken_by_pushes_from_every_worker(start_serv
         assert sorted(got[k]) == ["a", "b"], got[k]
     assert r.info("clients")["blocked_clients"] == 0
     assert r.dbsize() == 0
+
+
+def test_every_blocking_command_times_out_with_a_null_array(srv, r):
+    need(r, "blmove", "brpoplpush", "blpop", "bzpopmin", "blmpop", "bzmpop")
+    r.set("str", "x")
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+    try:
+        s.sendall(b"BLMOVE n1 d LEFT LEFT 0.05\r\nBRPOPLPUSH n1 d 0.05\r\nBLPOP n1 0.05\r\n"
+                  b"BZPOPMIN n1 0.05\r\nBLMPOP 0.05 1 n1 LEFT\r\nBZMPOP 0.05 1 n1 MIN\r\n")
+        got = b""
+        while got.count(b"\r\n") < 6:
+            chunk = s.recv(100)
+            assert chunk
+            got += chunk
+        assert got == b"*-1\r\n" * 6
+    finally:
+        s.close()
