@@ -46,7 +46,7 @@
 #define ERR_INDEX_RANGE "ERR index out of range"
 #define ERR_MUST_POSITIVE "ERR value is out of range, must be positive"
 #define ERR_RANK_ZERO                                                                              \
-    "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use "  \
+    "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use "   \
     "negative to start from the end of the list"
 #define ERR_COUNT_NEGATIVE "ERR COUNT can't be negative"
 #define ERR_MAXLEN_NEGATIVE "ERR MAXLEN can't be negative"
@@ -215,8 +215,7 @@ static struct ql_node *ql_merge(struct quicklist *ql, struct ql_node *a, struct 
 
 /* Try to merge n with its previous and then its next neighbour. True if
  * any merge happened (positions inside them moved: see keep). */
-static bool ql_merge_around(struct quicklist *ql, struct ql_node *n, int fill,
-                            struct ql_pos *keep)
+static bool ql_merge_around(struct quicklist *ql, struct ql_node *n, int fill, struct ql_pos *keep)
 {
     struct ql_node *m = ql_merge(ql, n->prev, n, fill, keep);
     bool merged = m != NULL;
@@ -617,8 +616,8 @@ static void reply_iter_elem(struct reply *r, const struct ql_iter *it)
 /* Reply n elements from index start (0 <= start, start + n <= count) as an
  * array, walking towards the head instead when reverse (then start is the
  * first element replied, counted from the head). */
-static void reply_elems(struct reply *r, struct quicklist *ql, unsigned long start,
-                        unsigned long n, bool reverse)
+static void reply_elems(struct reply *r, struct quicklist *ql, unsigned long start, unsigned long n,
+                        bool reverse)
 {
     struct ql_iter it;
     reply_array(r, (long long)n);
@@ -627,6 +626,15 @@ static void reply_elems(struct reply *r, struct quicklist *ql, unsigned long sta
     ql_iter_init(ql, (long long)start, !reverse, &it);
     for (unsigned long k = 0; k < n; k++, ql_iter_next(&it))
         reply_iter_elem(r, &it);
+}
+
+/* Reply the element at one end of a non-empty list as a bulk and pop it. */
+static void pop_reply(struct reply *r, struct quicklist *ql, enum ql_where where)
+{
+    struct ql_iter it;
+    ql_iter_init(ql, where == QL_HEAD ? 0 : -1, true, &it);
+    reply_iter_elem(r, &it);
+    ql_del_end(ql, where);
 }
 
 /* Reply up to count elements popped from one end of ql, as an array
@@ -696,10 +704,22 @@ static void push_generic(struct cmd_ctx *c, enum ql_where where, bool xx)
     }
 }
 
-void cmd_lpush(struct cmd_ctx *c) { push_generic(c, QL_HEAD, false); }
-void cmd_rpush(struct cmd_ctx *c) { push_generic(c, QL_TAIL, false); }
-void cmd_lpushx(struct cmd_ctx *c) { push_generic(c, QL_HEAD, true); }
-void cmd_rpushx(struct cmd_ctx *c) { push_generic(c, QL_TAIL, true); }
+void cmd_lpush(struct cmd_ctx *c)
+{
+    push_generic(c, QL_HEAD, false);
+}
+void cmd_rpush(struct cmd_ctx *c)
+{
+    push_generic(c, QL_TAIL, false);
+}
+void cmd_lpushx(struct cmd_ctx *c)
+{
+    push_generic(c, QL_HEAD, true);
+}
+void cmd_rpushx(struct cmd_ctx *c)
+{
+    push_generic(c, QL_TAIL, true);
+}
 
 /* ---- LPOP RPOP ---- */
 
@@ -721,21 +741,22 @@ static void pop_generic(struct cmd_ctx *c, enum ql_where where)
         return hascount ? reply_null_array(c->out) : reply_null(c->out);
     if (hascount && count == 0)
         return reply_array(c->out, 0);
-    unsigned long n;
-    if (!hascount) {
-        struct ql_iter it;
-        ql_iter_init(ql, where == QL_HEAD ? 0 : -1, true, &it);
-        reply_iter_elem(c->out, &it);
-        ql_del_end(ql, where);
-        n = 1;
-    } else {
+    unsigned long n = 1;
+    if (hascount)
         n = pop_range_reply(c->out, ql, where, (unsigned long long)count);
-    }
+    else
+        pop_reply(c->out, ql, where);
     list_changed(c, 1, ql, n);
 }
 
-void cmd_lpop(struct cmd_ctx *c) { pop_generic(c, QL_HEAD); }
-void cmd_rpop(struct cmd_ctx *c) { pop_generic(c, QL_TAIL); }
+void cmd_lpop(struct cmd_ctx *c)
+{
+    pop_generic(c, QL_HEAD);
+}
+void cmd_rpop(struct cmd_ctx *c)
+{
+    pop_generic(c, QL_TAIL);
+}
 
 /* ---- LLEN LRANGE LINDEX ---- */
 
@@ -947,8 +968,9 @@ void cmd_lpos(struct cmd_ctx *c)
     /* Redis negates a negative rank; LLONG_MIN stays negative there, so
      * every match counts and COUNT never stops the walk. */
     bool rank_min = rank == LLONG_MIN;
-    unsigned long long want = rank_min ? 1 : fwd ? (unsigned long long)rank
-                                                 : (unsigned long long)-rank;
+    unsigned long long want = rank_min ? 1
+                              : fwd    ? (unsigned long long)rank
+                                       : (unsigned long long)-rank;
     struct quicklist *ql = list_get(c, 1, LOOKUP_NONE, &wrongtype);
     if (wrongtype)
         return;
@@ -961,7 +983,8 @@ void cmd_lpos(struct cmd_ctx *c)
     struct ql_iter it;
     const struct resp_arg *v = &c->argv[2];
     ql_iter_init(ql, fwd ? 0 : -1, fwd, &it);
-    for (unsigned long index = 0; ql_iter_valid(&it) && (maxlen == 0 || index < (unsigned long long)maxlen);
+    for (unsigned long index = 0;
+         ql_iter_valid(&it) && (maxlen == 0 || index < (unsigned long long)maxlen);
          index++, ql_iter_next(&it)) {
         if (!lp_eq(it.p, v->ptr, v->len) || ++matches < want)
             continue;
@@ -991,10 +1014,10 @@ void cmd_lpos(struct cmd_ctx *c)
 /* ---- LMOVE RPOPLPUSH BLMOVE BRPOPLPUSH ---- */
 
 /* Move one element from the list at argument 1 to the list at argument 2
- * and reply it, or reply null when the source is missing (then a wrong
- * destination type does not matter, as in Redis). The same key as source
- * and destination rotates the list. Returns false when the source was
- * missing (nothing replied yet for the blocking variants when block). */
+ * and reply it. A missing source replies a null bulk when nullreply is
+ * set (a wrong destination type then does not matter, as in Redis) and
+ * returns false; the blocking variants pass false and block instead. The
+ * same key as source and destination rotates the list. */
 static bool move_generic(struct cmd_ctx *c, enum ql_where from, enum ql_where to, bool nullreply)
 {
     bool wrongtype;
@@ -1038,7 +1061,10 @@ void cmd_lmove(struct cmd_ctx *c)
     move_generic(c, from, to, true);
 }
 
-void cmd_rpoplpush(struct cmd_ctx *c) { move_generic(c, QL_TAIL, QL_HEAD, true); }
+void cmd_rpoplpush(struct cmd_ctx *c)
+{
+    move_generic(c, QL_TAIL, QL_HEAD, true);
+}
 
 /* The blocking moves: served at once like LMOVE when the source holds a
  * list; else wait, or reply a null bulk when the client may not block. */
@@ -1062,7 +1088,10 @@ void cmd_blmove(struct cmd_ctx *c)
     bmove_generic(c, from, to, 5);
 }
 
-void cmd_brpoplpush(struct cmd_ctx *c) { bmove_generic(c, QL_TAIL, QL_HEAD, 3); }
+void cmd_brpoplpush(struct cmd_ctx *c)
+{
+    bmove_generic(c, QL_TAIL, QL_HEAD, 3);
+}
 
 /* ---- BLPOP BRPOP LMPOP BLMPOP ---- */
 
@@ -1081,16 +1110,11 @@ static bool mpop_first(struct cmd_ctx *c, int first, int n, enum ql_where where,
             continue;
         reply_array(c->out, 2);
         reply_bulk(c->out, c->argv[i].ptr, c->argv[i].len);
-        unsigned long popped;
-        if (count < 0) {
-            struct ql_iter it;
-            ql_iter_init(ql, where == QL_HEAD ? 0 : -1, true, &it);
-            reply_iter_elem(c->out, &it);
-            ql_del_end(ql, where);
-            popped = 1;
-        } else {
+        unsigned long popped = 1;
+        if (count < 0)
+            pop_reply(c->out, ql, where);
+        else
             popped = pop_range_reply(c->out, ql, where, (unsigned long long)count);
-        }
         list_changed(c, i, ql, popped);
         return true;
     }
@@ -1108,8 +1132,14 @@ static void bpop_generic(struct cmd_ctx *c, enum ql_where where)
     reply_null_array(c->out);
 }
 
-void cmd_blpop(struct cmd_ctx *c) { bpop_generic(c, QL_HEAD); }
-void cmd_brpop(struct cmd_ctx *c) { bpop_generic(c, QL_TAIL); }
+void cmd_blpop(struct cmd_ctx *c)
+{
+    bpop_generic(c, QL_HEAD);
+}
+void cmd_brpop(struct cmd_ctx *c)
+{
+    bpop_generic(c, QL_TAIL);
+}
 
 /* [B]LMPOP [timeout] numkeys key [key ...] LEFT|RIGHT [COUNT count]:
  * numkeys, the direction and COUNT are checked before the timeout (which
@@ -1144,5 +1174,11 @@ static void lmpop_generic(struct cmd_ctx *c, int nidx, bool block)
     reply_null_array(c->out);
 }
 
-void cmd_lmpop(struct cmd_ctx *c) { lmpop_generic(c, 1, false); }
-void cmd_blmpop(struct cmd_ctx *c) { lmpop_generic(c, 2, true); }
+void cmd_lmpop(struct cmd_ctx *c)
+{
+    lmpop_generic(c, 1, false);
+}
+void cmd_blmpop(struct cmd_ctx *c)
+{
+    lmpop_generic(c, 2, true);
+}

@@ -74,7 +74,10 @@ struct ql_iter {
  * iterator) when index is out of range. O(nodes) to find the node, then
  * O(node) inside it. */
 bool ql_iter_init(struct quicklist *ql, long long index, bool fwd, struct ql_iter *it);
-static inline bool ql_iter_valid(const struct ql_iter *it) { return it->node != NULL; }
+static inline bool ql_iter_valid(const struct ql_iter *it)
+{
+    return it->node != NULL;
+}
 void ql_iter_next(struct ql_iter *it);
 /* The current element's bytes (an integer element is formatted into buf,
  * LP_INTBUF_SIZE bytes); valid until the list changes. */

@@ -50,8 +50,8 @@ static void check_invariants(const struct quicklist *ql)
         cr_assert_eq(n->count, lp_length(n->lp), "node %lu count", nodes);
         cr_assert(lp_validate(n->lp, lp_bytes(n->lp), NULL, NULL));
         cr_assert(node_ok(lp_bytes(n->lp), n->count, fill),
-                  "node %lu: %u elements, %zu bytes over fill %d", nodes, n->count,
-                  lp_bytes(n->lp), fill);
+                  "node %lu: %u elements, %zu bytes over fill %d", nodes, n->count, lp_bytes(n->lp),
+                  fill);
         count += n->count;
         nodes++;
     }
@@ -302,8 +302,8 @@ Test(list, emptied_node_lets_its_neighbours_merge)
 {
     store_limits.list_max_listpack_size = 4;
     struct quicklist *ql = filled(12);
-    ql_del_range(ql, 0, 2);  /* first node: 2 left */
-    ql_del_range(ql, 8, 2);  /* last node: 2 left */
+    ql_del_range(ql, 0, 2); /* first node: 2 left */
+    ql_del_range(ql, 8, 2); /* last node: 2 left */
     cr_assert_eq(ql->nodes, 3);
     struct ql_iter it;
     ql_iter_init(ql, 2, true, &it);
