@@ -559,3 +559,58 @@ Test(list, shrinking_by_random_deletes_stays_compact)
     }
     ql_free(ql);
 }
+
+/* Run a blocking command as a client that may block: returns whether it
+ * blocked (and then it must have written no reply). */
+static bool run_may_block(void (*fn)(struct cmd_ctx *), int argc, const char **args, long long *ms)
+{
+    struct resp_arg argv[16];
+    struct reply out;
+    for (int i = 0; i < argc; i++)
+        argv[i] = (struct resp_arg){args[i], strlen(args[i])};
+    struct cmd_ctx c = {
+        .shard = s,
+        .db = &s->db[0],
+        .argc = argc,
+        .argv = argv,
+        .out = &out,
+        .block_ok = true,
+    };
+    reply_init(&out, 2);
+    fn(&c);
+    if (c.blocked)
+        cr_assert_eq(out.bytes, 0, "a blocked command writes no reply");
+    else
+        cr_assert_gt(out.bytes, 0);
+    reply_free(&out);
+    *ms = c.block_ms;
+    return c.blocked;
+}
+
+Test(list, blocking_commands_block_only_when_nothing_to_serve)
+{
+    long long ms;
+    cr_assert(run_may_block(cmd_blpop, 3, (const char *[]){"BLPOP", "l", "1.5"}, &ms));
+    cr_assert_eq(ms, 1500);
+    cr_assert(run_may_block(cmd_brpop, 4, (const char *[]){"BRPOP", "a", "b", "0"}, &ms));
+    cr_assert_eq(ms, 0);
+    cr_assert(run_may_block(cmd_blmove, 6,
+                            (const char *[]){"BLMOVE", "l", "d", "LEFT", "LEFT", "0.25"}, &ms));
+    cr_assert_eq(ms, 250);
+    cr_assert(run_may_block(cmd_brpoplpush, 4, (const char *[]){"BRPOPLPUSH", "l", "d", "2"}, &ms));
+    cr_assert(run_may_block(cmd_blmpop, 5, (const char *[]){"BLMPOP", "3", "1", "l", "LEFT"}, &ms));
+    cr_assert_eq(ms, 3000);
+    /* Errors and wrong types reply at once, never block. */
+    cr_assert_not(run_may_block(cmd_blpop, 3, (const char *[]){"BLPOP", "l", "-1"}, &ms));
+    cr_assert_not(
+        run_may_block(cmd_blmpop, 5, (const char *[]){"BLMPOP", "0", "0", "l", "LEFT"}, &ms));
+    RUN(cmd_set, "SET", "str", "x");
+    RUN(cmd_rpush, "RPUSH", "l", "a", "b");
+    cr_assert_not(run_may_block(cmd_blpop, 4, (const char *[]){"BLPOP", "str", "l", "0"}, &ms));
+    /* Something to serve: served at once. */
+    cr_assert_not(run_may_block(cmd_blpop, 4, (const char *[]){"BLPOP", "none", "l", "0"}, &ms));
+    cr_assert_not(run_may_block(cmd_blmove, 6,
+                                (const char *[]){"BLMOVE", "l", "d", "LEFT", "LEFT", "0"}, &ms));
+    EXPECT(":0\r\n", cmd_llen, "LLEN", "l");
+    EXPECT("*1\r\n$1\r\nb\r\n", cmd_lrange, "LRANGE", "d", "0", "-1");
+}
