@@ -65,6 +65,7 @@ enum {
     CL_MULTI = 1u << 6,             /* inside MULTI: commands are queued */
     CL_DIRTY_EXEC = 1u << 7,        /* a queued command was refused: EXEC aborts */
     CL_BLOCKED = 1u << 8,           /* waiting in a blocking command: input paused */
+    CL_AWAITING = 1u << 9,          /* shards_await() spins for its replies: not freed */
 };
 
 /* A command queued by MULTI, with its arguments copied (one allocation). */
@@ -212,6 +213,9 @@ void ring_bells(struct worker *w);
 void shards_poll(struct worker *w);
 /* Hold every shard of mask (false: the server is stopping; nothing held). */
 bool shards_acquire(struct worker *w, uint64_t mask);
+/* busy-poll: wait here, serving our rings, for the replies of c's commands
+ * out on other shards (bounded), instead of a loop turn later. */
+void shards_await(struct worker *w, struct client *c);
 void shards_drain(void);
 void shards_release(struct worker *w, uint64_t mask);
 void shards_send(struct worker *w, struct client *c, int owner, const struct command *cmd,

@@ -214,7 +214,8 @@ static void client_free(struct client *c)
 
 static void maybe_free(struct client *c)
 {
-    if ((c->flags & CL_CLOSING) && !(c->flags & (CL_RECV_ARMED | CL_SENDING | CL_PENDING_WRITE)) &&
+    if ((c->flags & CL_CLOSING) &&
+        !(c->flags & (CL_RECV_ARMED | CL_SENDING | CL_PENDING_WRITE | CL_AWAITING)) &&
         c->away == 0)
         client_free(c);
 }
@@ -399,6 +400,11 @@ static void process_input(struct client *c, const char *data, size_t n)
             atomic_fetch_add_explicit(&server.stats.protocol_errors, 1, memory_order_relaxed);
             c->flags |= CL_CLOSE_AFTER_REPLY;
         }
+    }
+    if (config.busy_poll && c->away && !(c->flags & CL_CLOSING)) {
+        shards_await(c->w, c);
+        if (c->flags & CL_CLOSING)
+            return maybe_free(c);
     }
     if (c->flags & (CL_CLOSE_AFTER_REPLY | CL_CLOSING)) {
         c->qlen = 0;

@@ -1,6 +1,7 @@
 """Several workers, each owning a shard: replies keep request order across
 shards, whole-keyspace commands and SCAN cover every shard, and multi-key
 commands are atomic. sluiced-only (redis-server has no workers)."""
+import pytest
 import redis
 
 from conftest import sluice_only, encode_command
@@ -9,8 +10,9 @@ FOUR = ("--dataplane-cores", "0,1,0,1")
 
 
 @sluice_only
-def test_a_deep_pipeline_over_many_shards_replies_in_request_order(start_server):
-    s = start_server(*FOUR)
+@pytest.mark.parametrize("busy", [[], ["--busy-poll", "yes"]], ids=["doorbell", "busy-poll"])
+def test_a_deep_pipeline_over_many_shards_replies_in_request_order(start_server, busy):
+    s = start_server(*FOUR, *busy)
     with s.conn(timeout=30) as c:
         cmds = []
         for i in range(5000):
@@ -50,8 +52,9 @@ def test_keyspace_commands_and_scan_cover_every_shard(start_server):
 
 
 @sluice_only
-def test_multi_key_commands_and_transactions_span_shards(start_server):
-    s = start_server(*FOUR)
+@pytest.mark.parametrize("busy", [[], ["--busy-poll", "yes"]], ids=["doorbell", "busy-poll"])
+def test_multi_key_commands_and_transactions_span_shards(start_server, busy):
+    s = start_server(*FOUR, *busy)
     r = s.client()
     keys = ["a", "b", "c", "d", "{t}1", "{t}2"]
     slots = {r.execute_command("CLUSTER", "KEYSLOT", k) for k in keys}
