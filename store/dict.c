@@ -263,41 +263,86 @@ uint64_t dict_scan(struct dict *d, uint64_t v, void (*fn)(void *, struct entry *
     return v;
 }
 
-static __thread uint64_t rng_state = 0x2545f4914f6cdd1dULL;
-
+/* splitmix64: every output bit is well mixed, so consecutive outputs can
+ * pick a bucket and then an index among the gathered entries without the
+ * correlation the low bits of xorshift generators have. */
 static uint64_t rng_next(void)
 {
-    uint64_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
+    static __thread uint64_t state = 0x853c49e6748fea9bULL;
+    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
 }
+
+/* As Redis's dictGetFairRandomKey: gather up to FAIR_SAMPLE entries from
+ * consecutive buckets at a random place (skipping ahead after a run of
+ * empty ones; the last chain is sampled whole by reservoir) and pick one of
+ * them. A plain random bucket favours entries alone in their chain; this is
+ * near uniform, and exactly uniform for tables of at most FAIR_SAMPLE
+ * entries (all of them are gathered), which Redis's distribution tests of
+ * RANDOMKEY, SRANDMEMBER and HRANDFIELD check. */
+#define FAIR_SAMPLE 20
 
 struct entry *dict_random(struct dict *d)
 {
     if (d->used == 0)
         return NULL;
-    if (rehashing(d))
-        dict_rehash(d, 1);
-    struct entry *e = NULL;
-    while (!e) {
-        if (rehashing(d)) {
-            uint64_t lo = (uint64_t)d->rehashidx;
-            uint64_t i = lo + rng_next() % (d->size[0] + d->size[1] - lo);
-            e = i >= d->size[0] ? d->table[1][i - d->size[0]] : d->table[0][i];
-        } else {
-            e = d->table[0][rng_next() & (d->size[0] - 1)];
+    struct entry *pick[FAIR_SAMPLE];
+    unsigned long count = d->used < FAIR_SAMPLE ? (unsigned long)d->used : FAIR_SAMPLE;
+    unsigned long stored = 0, maxsteps = count * 10, emptylen = 0;
+
+    dict_rehash(d, (int)count);
+    int tables = rehashing(d) ? 2 : 1;
+    uint64_t mask = d->size[0] - 1;
+    if (tables == 2 && d->size[1] > d->size[0])
+        mask = d->size[1] - 1;
+    uint64_t i = rng_next() & mask;
+    while (stored < count && maxsteps--) {
+        for (int t = 0; t < tables && stored < count; t++) {
+            /* Buckets of table 0 below rehashidx are already moved. */
+            if (tables == 2 && t == 0 && i < (uint64_t)d->rehashidx) {
+                if (i >= d->size[1])
+                    i = (uint64_t)d->rehashidx;
+                else
+                    continue;
+            }
+            if (i >= d->size[t])
+                continue;
+            struct entry *e = d->table[t][i];
+            if (!e) {
+                if (++emptylen >= 5 && emptylen > count) {
+                    i = rng_next() & mask;
+                    emptylen = 0;
+                }
+                continue;
+            }
+            emptylen = 0;
+            for (; e; e = e->next, stored++) {
+                if (stored < count) {
+                    pick[stored] = e;
+                } else {
+                    uint64_t r = rng_next() % (stored + 1);
+                    if (r < count)
+                        pick[r] = e;
+                }
+            }
         }
+        i = (i + 1) & mask;
     }
-    /* Pick uniformly within the chain. */
-    uint64_t len = 0;
-    for (struct entry *p = e; p; p = p->next)
-        len++;
-    uint64_t k = rng_next() % len;
-    while (k--)
-        e = e->next;
-    return e;
+    if (stored > count)
+        stored = count;
+    if (stored)
+        return pick[rng_next() % stored];
+    /* Only empty buckets met within the step bound: scan from a random
+     * place for the first entry. */
+    for (uint64_t k = 0;; k++) {
+        uint64_t b = (i + k) & mask;
+        for (int t = 0; t < tables; t++)
+            if (b < d->size[t] && !(t == 0 && tables == 2 && b < (uint64_t)d->rehashidx) &&
+                d->table[t][b])
+                return d->table[t][b];
+    }
 }
 
 void dict_foreach(struct dict *d, int (*fn)(void *, struct entry *), void *arg)

@@ -249,79 +249,6 @@ static bool sobj_remove(struct sobj *o, struct smember *m)
     return true;
 }
 
-/* splitmix64: every output bit is well mixed, so consecutive outputs can
- * pick a bucket and then an index among the gathered entries without the
- * correlation the low bits of xorshift generators have. */
-static uint64_t rng_next(void)
-{
-    static __thread uint64_t state = 0x853c49e6748fea9bULL;
-    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-/* A random member entry of a non-empty hashtable, as Redis's
- * dictGetFairRandomKey: gather up to FAIR_SAMPLE entries from consecutive
- * buckets at a random place (skipping ahead after a run of empty ones;
- * the last chain is sampled whole by reservoir) and pick one of them. A plain random bucket favours members alone in their
- * chain; this is near uniform, and exactly uniform for sets of at most
- * FAIR_SAMPLE members (all of them are gathered), which is what Redis's
- * SRANDMEMBER distribution test checks. Reads the dict's tables (store.h)
- * directly; a shared dict_random_fair() in dict.c would serve HRANDFIELD
- * too. */
-#define FAIR_SAMPLE 20
-
-static struct entry *fair_random(struct dict *d)
-{
-    struct entry *pick[FAIR_SAMPLE];
-    unsigned long count = d->used < FAIR_SAMPLE ? (unsigned long)d->used : FAIR_SAMPLE;
-    unsigned long stored = 0, maxsteps = count * 10, emptylen = 0;
-
-    dict_rehash(d, (int)count);
-    int tables = d->rehashidx >= 0 ? 2 : 1;
-    uint64_t mask = d->size[0] - 1;
-    if (tables == 2 && d->size[1] > d->size[0])
-        mask = d->size[1] - 1;
-    uint64_t i = rng_next() & mask;
-    while (stored < count && maxsteps--) {
-        for (int t = 0; t < tables && stored < count; t++) {
-            /* Buckets of table 0 below rehashidx are already moved. */
-            if (tables == 2 && t == 0 && i < (uint64_t)d->rehashidx) {
-                if (i >= d->size[1])
-                    i = (uint64_t)d->rehashidx;
-                else
-                    continue;
-            }
-            if (i >= d->size[t])
-                continue;
-            struct entry *e = d->table[t][i];
-            if (!e) {
-                if (++emptylen >= 5 && emptylen > count) {
-                    i = rng_next() & mask;
-                    emptylen = 0;
-                }
-                continue;
-            }
-            /* The whole chain, by reservoir sampling past count, so the
-             * end of a long chain can be picked too. */
-            emptylen = 0;
-            for (; e; e = e->next, stored++) {
-                if (stored < count) {
-                    pick[stored] = e;
-                } else {
-                    uint64_t r = rng_next() % (stored + 1);
-                    if (r < count)
-                        pick[r] = e;
-                }
-            }
-        }
-        i = (i + 1) & mask;
-    }
-    if (stored > count)
-        stored = count;
-    return stored ? pick[rng_next() % stored] : dict_random(d);
-}
 
 /* A random member of a non-empty set (bytes valid until the set changes). */
 static void sobj_random(const struct sobj *o, struct smember *m)
@@ -329,7 +256,7 @@ static void sobj_random(const struct sobj *o, struct smember *m)
     if (o->enc == ENC_INTSET)
         return mem_int_init(m, intset_random(o->ptr));
     size_t n;
-    const char *p = entry_key(fair_random(o->ptr), &n);
+    const char *p = entry_key(dict_random(o->ptr), &n);
     mem_str_init(m, p, n);
 }
 
