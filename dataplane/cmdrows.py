@@ -85,7 +85,7 @@ def row(r, name):
             idx = pairs(pairs(sp["begin_search"])["spec"])["index"]
             numkeys = idx + pairs(fk["spec"])["keynumidx"]
     fn = "cmd_" + s(cname).replace("|", "_")
-    tail = f", NULL, {numkeys}"
+    tail = f", NULL, {numkeys}, NULL"
     return (f'    {{"{s(cname)}", {fn}, {arity}, {fl}, {first}, {last}, {step}, "{acl}", '
             f'{cstr(docs["group"])}, {cstr(docs["since"])},\n'
             f'     {cstr(docs["complexity"])}, {cstr(docs["summary"])}, {cstr(ks)}, {cstr(notes)}, '

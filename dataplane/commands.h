@@ -57,6 +57,10 @@ struct command {
     /* Index of a numkeys argument followed by that many keys (ZUNIONSTORE,
      * LMPOP, SINTERCARD ...), in addition to first_key..last_key; 0: none. */
     int numkeys;
+    /* Keys found by a function instead (SORT): writes their indexes as
+     * COMMAND GETKEYS reports them and sets *every_shard when the command
+     * may read keys it does not name (SORT's BY and GET patterns). */
+    int (*getkeys)(int argc, const struct resp_arg *argv, int *idx, int max, bool *every_shard);
 };
 
 /* The argument indexes of the keys of a request (at most max), as routing,
@@ -65,6 +69,9 @@ struct command {
  * handler reports the error). */
 int cmd_key_args(const struct command *cmd, int argc, const struct resp_arg *argv, int *idx,
              int max);
+/* Whether the command may touch keys of every shard (CMD_KEYSPACE, or its
+ * getkeys says so for these arguments). */
+bool cmd_every_shard(const struct command *cmd, int argc, const struct resp_arg *argv);
 
 /* Find a command by name (case-insensitive), or NULL. */
 const struct command *cmd_lookup(const char *name, size_t len);

@@ -77,7 +77,7 @@ uint64_t dp_shard_mask(struct client *c, const struct command *cmd, int argc,
 {
     if (cmd->fn == cmd_exec)
         return multi_shard_mask(c);
-    if (cmd->flags & CMD_KEYSPACE)
+    if (cmd_every_shard(cmd, argc, argv))
         return all_shards();
     int idx[64];
     int n = cmd_key_args(cmd, argc, argv, idx, 64);

@@ -700,7 +700,7 @@ static void command_getkeys(struct cmd_ctx *c)
         return reply_error(c->out, "ERR Invalid command specified");
     if (cmd->arity > 0 ? argc != cmd->arity : argc < -cmd->arity)
         return reply_error(c->out, "ERR Invalid number of arguments specified for command");
-    if (cmd->first_key <= 0 && !cmd->numkeys)
+    if (cmd->first_key <= 0 && !cmd->numkeys && !cmd->getkeys)
         return reply_error(c->out, "ERR The command has no key arguments");
     int *idx = malloc(sizeof(int) * (size_t)argc);
     int n = cmd_key_args(cmd, argc, argv, idx, argc);

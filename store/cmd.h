@@ -169,6 +169,7 @@ CMD(zdiffstore); CMD(zscan);
 
 /* t_sort.c */
 CMD(sort); CMD(sort_ro);
+int sort_getkeys(int argc, const struct resp_arg *argv, int *idx, int max, bool *every_shard);
 
 #undef CMD
 

@@ -30,8 +30,9 @@
  *    glibc's merge-sort qsort does for Redis.
  *
  * Keys named by BY/GET patterns and the STORE destination may live on any
- * shard: the command table rows carry CMD_KEYSPACE so that the dataplane
- * holds every shard, and keys are reached through c->key_shard.
+ * shard: sort_getkeys (below) tells the dataplane the destination, and asks
+ * for every shard when patterns read other keys; keys are reached through
+ * c->key_shard (NULL when everything is on the shard running the command).
  *
  * One difference from Redis 7.0 is left: Redis converts a listpack sorted
  * set to a skiplist as a side effect of sorting it (visible in OBJECT
@@ -546,3 +547,34 @@ static void sort_generic(struct cmd_ctx *c, bool readonly)
 
 void cmd_sort(struct cmd_ctx *c) { sort_generic(c, false); }
 void cmd_sort_ro(struct cmd_ctx *c) { sort_generic(c, true); }
+
+/* SORT's keys as Redis's sortGetKeys finds them: the sorted key, then the
+ * destination of the last STORE (LIMIT's two arguments and BY's and GET's
+ * one are skipped, so a pattern named "store" is not taken for the option).
+ * BY with a '*' pattern, or GET with anything but "#", reads keys the command
+ * does not name, which may live on any shard. */
+int sort_getkeys(int argc, const struct resp_arg *argv, int *idx, int max, bool *every_shard)
+{
+    int n = 0, store = 0;
+    *every_shard = false;
+    if (argc > 1 && n < max)
+        idx[n++] = 1;
+    for (int i = 2; i < argc; i++) {
+        const struct resp_arg *a = &argv[i];
+        bool has_next = i + 1 < argc;
+        if (a->len == 5 && !strncasecmp(a->ptr, "limit", 5)) {
+            i += 2;
+        } else if (a->len == 2 && !strncasecmp(a->ptr, "by", 2) && has_next) {
+            *every_shard |= memchr(argv[i + 1].ptr, '*', argv[i + 1].len) != NULL;
+            i++;
+        } else if (a->len == 3 && !strncasecmp(a->ptr, "get", 3) && has_next) {
+            *every_shard |= !(argv[i + 1].len == 1 && argv[i + 1].ptr[0] == '#');
+            i++;
+        } else if (a->len == 5 && !strncasecmp(a->ptr, "store", 5) && has_next) {
+            store = ++i;
+        }
+    }
+    if (store && n < max)
+        idx[n++] = store;
+    return n;
+}
