@@ -298,6 +298,17 @@ void persist_at_signal_exit(void);
 /* DEBUG subcommands of persistence (RELOAD, DIGEST, DIGEST-VALUE): true
  * when it was one of them (and replied). */
 bool persist_debug(struct cmd_ctx *c);
+/* SAVE and BGSAVE (rows in cmdtab_persist.inc, CMD_KEYSPACE: every shard
+ * held). BGSAVE is for now a foreground snapshot with every shard held. */
+void cmd_save(struct cmd_ctx *c);
+void cmd_bgsave(struct cmd_ctx *c);
+/* The body of INFO's "# Persistence" section (Redis 7.0's fields, each
+ * line ending in CRLF; AOF fields show AOF off) into buf; returns its
+ * length. */
+size_t persist_info(char *buf, size_t len);
+/* stop-writes-on-bgsave-error: true while the last background save failed
+ * (and save rules exist): writes get Redis's -MISCONF error. */
+bool persist_writes_refused(void);
 
 /* multi.c */
 /* Queue a command inside MULTI (replies +QUEUED). */

@@ -1,0 +1,106 @@
+/* RDB snapshots: the file format of Redis 7.0 (RDB version 10), written
+ * from and loaded into the store's shards.
+ *
+ * Writing (rdb_save_fd / rdb_save_mem) walks every db of every shard: db i
+ * of all shards together is database i of the file. The value encodings go
+ * out as Redis 7.0 writes them, so Redis's tools and redis-server read our
+ * files:
+ *   string       STRING (0): integer-encoded when it is a short canonical
+ *                integer, LZF-compressed when rdbcompression and it saves space
+ *   list         QUICKLIST_2 (18): one listpack blob per quicklist node
+ *   set intset   SET_INTSET (11): the intset blob as is
+ *   set table    SET (2)
+ *   zset lp      ZSET_LISTPACK (17): the listpack blob as is
+ *   zset skip    ZSET_2 (5): binary doubles, highest score first (as Redis)
+ *   hash lp      HASH_LISTPACK (16): the listpack blob as is
+ *   hash table   HASH (4)
+ * with the AUX fields, SELECTDB + RESIZEDB before each non-empty db,
+ * EXPIRETIME_MS before a key with a TTL, EOF and the CRC64 (0 when
+ * rdbchecksum is off).
+ *
+ * Loading (rdb_load_mem) takes the whole file in memory (mapped) and
+ * trusts nothing: every length, type and blob is checked against the
+ * buffer before use, listpacks/intsets/ziplists/zipmaps are validated
+ * before they are walked, and any inconsistency stops the load with a
+ * message naming the byte offset. Besides what we write it reads the
+ * older encodings Redis 7.0 still loads: LIST (1), ZSET (3, text scores),
+ * HASH_ZIPMAP (9), LIST_ZIPLIST (10), ZSET_ZIPLIST (12), HASH_ZIPLIST
+ * (13), LIST_QUICKLIST (14), EXPIRETIME (seconds), IDLE/FREQ, FUNCTION2
+ * (skipped with a warning). Streams and modules are refused.
+ *
+ * Values are rebuilt through the types' own paths (quicklist push, the hash
+ * builder, SADD/ZADD on the target shard), so every key gets the encoding
+ * Redis 7.0's loader would give it under the current thresholds.
+ */
+#ifndef SLUICE_RDB_H
+#define SLUICE_RDB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+#define RDB_VERSION 10
+#define RDB_REDIS_VER "7.0.15"
+
+struct rdb_save_opts {
+    bool compress;   /* rdbcompression */
+    bool checksum;   /* rdbchecksum */
+    int64_t now_ms;  /* ctime aux field */
+    size_t used_mem; /* used-mem aux field */
+};
+
+/* Write a whole RDB file to fd (buffered writes; no fsync). 0, or -1 with
+ * errno set. */
+int rdb_save_fd(int fd, struct shard *const *shards, int nshards,
+                const struct rdb_save_opts *o);
+/* The same into a malloc'd buffer (*len bytes); never NULL. */
+unsigned char *rdb_save_mem(struct shard *const *shards, int nshards,
+                            const struct rdb_save_opts *o, size_t *len);
+
+struct rdb_load_opts {
+    /* The shard that owns a key; NULL: shards[0]. */
+    struct shard *(*route)(const void *key, size_t len);
+    int64_t now_ms;       /* keys whose expiry is <= now_ms are skipped */
+    bool allow_dup;       /* a key already present is replaced (else an error) */
+};
+
+struct rdb_load_stats {
+    int version;
+    char redis_ver[32];
+    uint64_t keys;    /* loaded */
+    uint64_t expired; /* skipped: already expired */
+    uint64_t empty;   /* skipped: empty collections */
+    uint64_t functions_skipped; /* FUNCTION2 records (sluice has no functions) */
+    bool checksum_checked;
+};
+
+/* Load buf[0..len) into the shards (their dbs must be empty or allow_dup).
+ * 0, or -1 with a message in err (with the byte offset). On error, keys
+ * loaded so far stay (the caller refuses to start or flushes). */
+int rdb_load_mem(const unsigned char *buf, size_t len, struct shard *const *shards,
+                 int nshards, const struct rdb_load_opts *o, struct rdb_load_stats *st,
+                 char *err, size_t errlen);
+
+/* ---- building blocks (also for the unit tests and the AOF preamble) ---- */
+
+/* CRC-64/Jones as Redis (reflected, poly 0xad93d23594c935a9, init 0). */
+uint64_t rdb_crc64(uint64_t crc, const void *p, size_t n);
+/* LZF (liblzf's format). Compress: bytes written, 0 if it does not fit in
+ * outlen. Decompress: bytes written, 0 on corrupt input or overflow. */
+size_t rdb_lzf_compress(const void *in, size_t inlen, void *out, size_t outlen);
+size_t rdb_lzf_decompress(const void *in, size_t inlen, void *out, size_t outlen);
+
+/* ---- DEBUG DIGEST, with Redis 7.0's algorithm (same data: same digest
+ * as redis-server) ---- */
+
+void rdb_sha1(const void *p, size_t n, unsigned char out[20]);
+/* The digest of one key's value (DEBUG DIGEST-VALUE; xored with
+ * "!!expire!!" when it has a TTL). */
+void rdb_digest_value(const struct entry *e, unsigned char out[20]);
+/* The digest of the whole dataset over the shards (DEBUG DIGEST); all
+ * zeros when empty. */
+void rdb_digest_dataset(struct shard *const *shards, int nshards, unsigned char out[20]);
+
+#endif
