@@ -448,17 +448,23 @@ bool persist_debug(struct cmd_ctx *c)
         which = 2;
     else
         return false;
-    /* DEBUG's row names no keys: take every shard here (unless a
-     * transaction already holds them all). */
+    /* DEBUG's row names no keys, so nothing is held for it (ctx.all lists
+     * the shards either way): take the ones this worker does not hold yet
+     * (inside EXEC some may be), and give back only those. */
     struct shard *sh[MAX_WORKERS];
-    int n;
-    uint64_t all = server.nworkers >= 64 ? ~0ull : (1ull << server.nworkers) - 1;
-    bool take = server.nworkers > 1 && !(c->all && c->nall == server.nworkers) && c->client;
-    if (take && !shards_acquire(c->client->w, all)) {
-        reply_error(c->out, "ERR the server is shutting down");
-        return true;
+    int n = all_shards(sh);
+    struct worker *w = c->client ? c->client->w : NULL;
+    uint64_t missing = 0, prev_granted = 0;
+    if (server.nworkers > 1 && w) {
+        uint64_t all = server.nworkers >= 64 ? ~0ull : (1ull << server.nworkers) - 1;
+        uint64_t held = w->granted | (w->self_held ? 1ull << w->id : 0);
+        missing = all & ~held;
+        prev_granted = w->granted;
+        if (missing && !shards_acquire(w, missing)) {
+            reply_error(c->out, "ERR the server is shutting down");
+            return true;
+        }
     }
-    n = take ? all_shards(sh) : ctx_shards(c, sh);
     if (which == 0) {
         debug_reload(c, sh, n);
     } else if (which == 1) {
@@ -468,8 +474,10 @@ bool persist_debug(struct cmd_ctx *c)
     } else {
         debug_digest_value(c, sh, n);
     }
-    if (take)
-        shards_release(c->client->w, all);
+    if (missing) {
+        shards_release(w, missing);
+        w->granted = prev_granted;
+    }
     return true;
 }
 
