@@ -1528,6 +1528,8 @@ static bool load_set_or_zset(struct ld *l, int type, const struct rstr *key, str
     rstr_free(&blob);
     if (ok && b->dup)
         ok = fail(l, zset ? "Duplicate zset fields detected" : "Duplicate set members detected");
+    for (int i = 0; i < b->nowned; i++) /* a failed load leaves a batch unrun */
+        free(b->owned[i]);
     free(b);
     if (!ok) {
         db_delete(s, &s->db[l->dbid], key->p, key->len);
