@@ -312,7 +312,7 @@ void persist_cron(struct worker *w)
                now - atomic_load(&st.last_try_ms) > BGSAVE_RETRY_DELAY_MS;
     for (int i = 0; i < nr && may; i++) {
         if (dirty < (uint64_t)rules[i].changes || !dirty ||
-            now / 1000 - server.lastsave < rules[i].secs)
+            now / 1000 - server.lastsave <= rules[i].secs) /* Redis: strictly more */
             continue;
         uint64_t all = server.nworkers >= 64 ? ~0ull : (1ull << server.nworkers) - 1;
         if (server.nworkers > 1 && !shards_acquire(w, all))
@@ -509,6 +509,8 @@ size_t persist_info(char *buf, size_t len)
 
 bool persist_writes_refused(void)
 {
+    /* As Redis's writeCommandsDeniedByDiskError (RDB part): only a failed
+     * background save counts, not a failed SAVE. */
     struct save_rule rules[1];
     return config.stop_writes_on_bgsave_error && !atomic_load(&st.last_ok) &&
            save_rules(rules, 1) > 0;

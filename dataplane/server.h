@@ -309,6 +309,14 @@ size_t persist_info(char *buf, size_t len);
 /* stop-writes-on-bgsave-error: true while the last background save failed
  * (and save rules exist): writes get Redis's -MISCONF error. */
 bool persist_writes_refused(void);
+/* Redis's reply then (reply_error adds the '-'), to write commands and,
+ * as Redis does, to PING. */
+#define PERSIST_ERR_MISCONF                                                                         \
+    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist "   \
+    "to disk. Commands that may modify the data set are disabled, because this instance is "     \
+    "configured to report errors during writes if RDB snapshotting fails "                       \
+    "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about the "    \
+    "RDB error."
 
 /* multi.c */
 /* Queue a command inside MULTI (replies +QUEUED). */

@@ -593,3 +593,35 @@ def test_fuzzed_files_never_crash(start_server, tmpdir_):
         else:
             code = srv.wait_exit(10)
             assert code == 1, "iteration %d: %s" % (i, srv.describe())
+
+
+def test_failed_save_replies_like_redis_and_shutdown_is_refused(start_server, oracle,
+                                                                 tmpdir_):
+    """A directory named dump.rdb makes the final rename fail (permissions do
+    not stop root): SAVE and SHUTDOWN answer as redis-server does, the
+    server stays up, no temp file is left, and it works again once the
+    obstacle is gone."""
+    replies = {}
+    for name in ("redis", "sluice"):
+        d = os.path.join(tmpdir_, name)
+        os.makedirs(d)
+        if name == "redis":
+            srv = oracle(d)
+        else:
+            srv = sluiced(start_server, d)
+        os.makedirs(os.path.join(d, "dump.rdb"))  # after start: both refuse to load one
+        c = srv.client()
+        c.set("k", "v")
+        got = []
+        for cmd in (("SAVE",), ("SHUTDOWN", "SAVE")):
+            try:
+                got.append(c.execute_command(*cmd))
+            except redis.ResponseError as e:
+                got.append("error: %s" % e)
+        got.append(c.ping())
+        assert not [f for f in os.listdir(d) if f.startswith("temp-")]
+        os.rmdir(os.path.join(d, "dump.rdb"))
+        save(c)
+        assert os.path.isfile(os.path.join(d, "dump.rdb"))
+        replies[name] = got
+    assert replies["sluice"] == replies["redis"]
