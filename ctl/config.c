@@ -88,6 +88,9 @@ static const struct cfg_option options[] = {
      I(list_max_listpack_size), NULL,
      "Size of each node of a list: N > 0 entries, or -1..-5 for 4, 8, 16, 32\n"
      "or 64 KB."},
+    {"list-compress-depth", CFG_INT, 0, "0", 0, INT_MAX, 0, 0, NULL, I(list_compress_depth), NULL,
+     "Accepted with Redis's name and range for configuration files written for\n"
+     "Redis; sluice does not compress list nodes, whatever its value."},
     {"list-max-ziplist-size", CFG_INT, 0, "-2", INT_MIN, INT_MAX, 0, 0, NULL,
      I(list_max_listpack_size), NULL, "Older name of list-max-listpack-size."},
     {"logfile", CFG_STRING, CFG_IMMUTABLE, "", 0, 0, 0, 0, NULL, I(logfile), NULL,

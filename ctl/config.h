@@ -42,6 +42,7 @@ struct sluice_config {
     long long set_max_intset_entries;
     long long zset_max_listpack_entries, zset_max_listpack_value;
     long long list_max_listpack_size;
+    long long list_compress_depth;
     long long maxmemory;
     char *maxmemory_clients;
     char *client_output_buffer_limit;

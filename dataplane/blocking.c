@@ -111,7 +111,7 @@ static void block(struct client *c, const struct command *cmd, int argc,
     b->argc = argc;
     b->argv = resp_args_copy(argc, argv);
     b->dbid = c->dbid;
-    b->deadline = ms > 0 ? w->shard->now_ms + ms : 0;
+    b->deadline = ms <= 0 ? 0 : ms > INT64_MAX - w->shard->now_ms ? INT64_MAX : w->shard->now_ms + ms;
     b->slot = slot;
     b->prev = w->blk_tail;
     if (w->blk_tail)

@@ -92,17 +92,14 @@ bool arg_timeout(struct cmd_ctx *c, int i, long long *ms)
         reply_error(c->out, "ERR timeout is not a float or out of range");
         return false;
     }
-    d *= 1000.0L;
-    if (d <= -1.0L) {
+    /* Redis 7.0 rounds up to whole milliseconds (0.0001 waits 1 ms, -0.0001
+     * is 0: forever); what does not fit a long long comes out negative. */
+    d = ceill(d * 1000.0L);
+    if (d < 0 || d >= 9223372036854775807.0L) {
         reply_error(c->out, "ERR timeout is negative");
         return false;
     }
-    /* Redis adds the deadline to the clock and refuses what overflows. */
-    if (d >= (long double)(LLONG_MAX - c->shard->now_ms)) {
-        reply_error(c->out, "ERR timeout is out of range");
-        return false;
-    }
-    *ms = d > 0 ? (long long)d : 0;
+    *ms = (long long)d;
     return true;
 }
 

@@ -73,6 +73,7 @@ struct smember {
 static void mem_str_init(struct smember *m, const char *p, size_t n)
 {
     m->isint = false;
+    m->v = 0; /* unused; set so no compiler sees it read uninitialized */
     m->p = p;
     m->n = n;
 }

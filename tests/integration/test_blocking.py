@@ -236,3 +236,13 @@ def test_every_blocking_command_times_out_with_a_null_array(srv, r):
         assert got == b"*-1\r\n" * 6
     finally:
         s.close()
+
+
+def test_timeouts_round_up_to_a_millisecond_and_huge_ones_are_refused(srv, r):
+    need(r, "blpop")
+    t0 = time.monotonic()
+    assert r.blpop(["none"], timeout=0.0001) is None  # 1 ms, not forever
+    assert time.monotonic() - t0 < 2
+    for bad in ("inf", "1e400", "1e17", "-inf", "-1"):
+        with pytest.raises(Exception, match="timeout is negative"):
+            r.execute_command("BLPOP", "k", bad)
