@@ -625,3 +625,40 @@ def test_failed_save_replies_like_redis_and_shutdown_is_refused(start_server, or
         assert os.path.isfile(os.path.join(d, "dump.rdb"))
         replies[name] = got
     assert replies["sluice"] == replies["redis"]
+
+
+@pytest.mark.parametrize("extra", [("--maxmemory-policy", "allkeys-lru"),
+                                   ("--maxmemory-policy", "allkeys-lfu")])
+def test_sluiced_loads_redis_dump_with_idle_and_freq_records(start_server, oracle, tmpdir_,
+                                                             extra):
+    """Under an LRU/LFU policy redis-server writes IDLE/FREQ records before
+    each key; they are read and skipped."""
+    a = os.path.join(tmpdir_, "a")
+    b = os.path.join(tmpdir_, "b")
+    os.makedirs(a)
+    os.makedirs(b)
+    r = oracle(a, *extra)
+    rc = r.client()
+    populate(rc)
+    theirs = dump(rc)
+    assert rc.save()
+    shutil.copy(os.path.join(a, "dump.rdb"), b)
+    s = sluiced(start_server, b)
+    assert strip_enc(dump(s.client())) == strip_enc(theirs)
+
+
+def test_function_libraries_in_a_redis_dump_are_skipped(start_server, oracle, tmpdir_):
+    a = os.path.join(tmpdir_, "a")
+    b = os.path.join(tmpdir_, "b")
+    os.makedirs(a)
+    os.makedirs(b)
+    r = oracle(a)
+    rc = r.client()
+    rc.execute_command("FUNCTION", "LOAD",
+                       "#!lua name=mylib\nredis.register_function('f', function() return 1 end)")
+    rc.set("k", "v")
+    assert rc.save()
+    shutil.copy(os.path.join(a, "dump.rdb"), b)
+    s = sluiced(start_server, b)
+    assert s.client().get("k") == b"v"
+    assert "function libraries: skipped" in s.output()
