@@ -225,7 +225,7 @@ static void memory_stats(struct cmd_ctx *c)
         nonempty += keys;
     }
     struct reply *r = c->out;
-    reply_map(r, 27 + nonempty);
+    reply_map(r, 27 + nonempty + server.nworkers);
     stat_int(r, "peak.allocated", (long long)f.peak);
     stat_int(r, "total.allocated", (long long)f.used);
     stat_int(r, "startup.allocated", (long long)f.startup);
@@ -247,6 +247,11 @@ static void memory_stats(struct cmd_ctx *c)
         stat_int(r, "overhead.hashtable.expires", 0);
     }
     free(dbt);
+    for (int i = 0; i < server.nworkers; i++) {
+        char name[48];
+        snprintf(name, sizeof(name), "shard.%d.allocated", i);
+        stat_int(r, name, (long long)store_arena_allocated(server.workers[i].shard->arena));
+    }
     stat_int(r, "overhead.total", (long long)f.overhead);
     stat_int(r, "keys.count", (long long)f.keys);
     stat_int(r, "keys.bytes-per-key",

@@ -580,7 +580,10 @@ void *worker_main(void *arg)
      * the creating thread may submit and reap. The main thread waits for
      * the outcome in `ready`. */
     store_mem_register_thread();
+    int arena = store_arena_bind();
     int rc = worker_init(w);
+    if (rc == 0)
+        w->shard->arena = arena;
     atomic_store(&w->ready, rc == 0 ? 1 : -1);
     if (rc)
         return NULL;

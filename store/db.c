@@ -31,6 +31,7 @@ struct shard *shard_new(int id, int ndb)
         abort();
     s->id = id;
     s->ndb = ndb;
+    s->arena = -1;
     s->db = calloc(ndb, sizeof(struct db));
     if (!s->db)
         abort();

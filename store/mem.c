@@ -32,3 +32,31 @@ void store_mem_stats(struct mem_stats *m)
     }
     m->rss = (size_t)rss * (size_t)sysconf(_SC_PAGESIZE);
 }
+
+/* One jemalloc arena per shard: its worker thread binds itself to a new
+ * arena, so what the shard allocates on its own thread (nearly all of its
+ * memory; a multi-shard command run by another worker allocates in that
+ * worker's arena) is counted there, with the arena's tcache in front. */
+int store_arena_bind(void)
+{
+    unsigned arena;
+    size_t len = sizeof(arena);
+    if (mallctl("arenas.create", &arena, &len, NULL, 0) ||
+        mallctl("thread.arena", NULL, NULL, &arena, sizeof(arena)))
+        return -1;
+    return (int)arena;
+}
+
+size_t store_arena_allocated(int arena)
+{
+    if (arena < 0)
+        return 0;
+    uint64_t epoch = 1;
+    size_t len = sizeof(epoch);
+    mallctl("epoch", &epoch, &len, &epoch, len);
+    char name[64];
+    snprintf(name, sizeof(name), "stats.arenas.%d.small.allocated", arena);
+    size_t small = stat_size(name);
+    snprintf(name, sizeof(name), "stats.arenas.%d.large.allocated", arena);
+    return small + stat_size(name);
+}

@@ -112,6 +112,7 @@ struct shard {
     struct shard_stats stats;
     struct evict_pool *evict_pool; /* eviction candidates (evict.c) */
     uint32_t sieve_order;          /* insertions, for allkeys-sieve */
+    int arena;                     /* the jemalloc arena of its worker, or -1 */
 };
 
 /* ---- hashing and the table (dict.c) ---- */
@@ -340,6 +341,10 @@ struct mem_stats {
     size_t rss;       /* process resident set */
 };
 void store_mem_stats(struct mem_stats *m);
+/* Bind the calling thread to a new jemalloc arena; its index, or -1. */
+int store_arena_bind(void);
+/* Bytes allocated from one arena (jemalloc's own statistics). */
+size_t store_arena_allocated(int arena);
 
 /* Glob-style match with Redis's rules (* ? [a-z] [^x] \x), nocase optional. */
 bool store_match(const char *pat, size_t plen, const char *s, size_t slen, bool nocase);
