@@ -7,6 +7,11 @@
  * costs one pointer per bucket and nothing per entry beyond that link. The
  * hash is not stored; rehash recomputes it from the key.
  *
+ * The table grows when it holds twice as many entries as buckets (to the
+ * power of two at or above the count), so it runs between one and two
+ * entries per bucket: 4 to 8 bytes of bucket per entry instead of Redis's 8
+ * to 16, for half an extra chain step per lookup on average.
+ *
  * SCAN uses the reverse-binary cursor: because bucket = hash & mask, a cursor
  * walked in bit-reversed order visits every bucket of the final table that
  * could hold an entry present from the start, across any number of grows or
@@ -18,6 +23,7 @@
 #include "store.h"
 
 #define DICT_MIN_SIZE 4
+#define MAX_LOAD 2 /* entries per bucket that make the table grow */
 
 static inline uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
 
@@ -159,8 +165,8 @@ void dict_resize_if_needed(struct dict *d)
 {
     if (rehashing(d) || d->size[0] <= DICT_MIN_SIZE)
         return;
-    /* Shrink when less than 10% full, as Redis does from its cron. */
-    if (d->used * 10 < d->size[0])
+    /* Shrink when a tenth of the growth load, as Redis does at 10% full. */
+    if (d->used * 10 < d->size[0] * MAX_LOAD)
         start_resize(d, d->used);
 }
 
@@ -193,8 +199,8 @@ void dict_add(struct dict *d, struct entry *e)
 {
     if (rehashing(d))
         dict_rehash(d, 1);
-    else if (d->used >= d->size[0])
-        start_resize(d, d->used * 2 > DICT_MIN_SIZE ? d->used * 2 : DICT_MIN_SIZE);
+    else if (d->used >= MAX_LOAD * d->size[0])
+        start_resize(d, d->used > DICT_MIN_SIZE ? d->used : DICT_MIN_SIZE);
     int t = rehashing(d) ? 1 : 0;
     uint64_t idx = entry_hash(d, e) & (d->size[t] - 1);
     e->next = d->table[t][idx];

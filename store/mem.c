@@ -60,3 +60,23 @@ size_t store_arena_allocated(int arena)
     snprintf(name, sizeof(name), "stats.arenas.%d.large.allocated", arena);
     return small + stat_size(name);
 }
+
+/* Return an arena's freed pages to the system once more than `threshold`
+ * bytes of them have gathered (a rehashed table, a pipeline's buffers):
+ * jemalloc would keep them for its decay time (10 s), which shows as RSS
+ * well above used memory. Called from the worker's cron; the purge costs
+ * an madvise over those pages only. */
+void store_arena_trim(int arena, size_t threshold)
+{
+    if (arena < 0)
+        return;
+    uint64_t epoch = 1;
+    size_t len = sizeof(epoch);
+    mallctl("epoch", &epoch, &len, &epoch, len);
+    char name[64];
+    snprintf(name, sizeof(name), "stats.arenas.%d.pdirty", arena);
+    if (stat_size(name) * (size_t)sysconf(_SC_PAGESIZE) <= threshold)
+        return;
+    snprintf(name, sizeof(name), "arena.%d.purge", arena);
+    mallctl(name, NULL, NULL, NULL, 0);
+}
