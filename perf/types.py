@@ -6,7 +6,7 @@ taskset, redis-benchmark CSV parsing, quiet-machine wait, CPU accounting) the
 way perf/shards.py does. Standard library only; run with /usr/bin/python3.
 
 Servers: redis-server 7.0 (`--save '' --appendonly no`) and sluiced with one
-worker (`--dataplane-cores 0`), each pinned to CPU 0 with taskset, one at a
+worker (`--dataplane-cores 0 --save ''`), each pinned to CPU 0 with taskset, one at a
 time, freshly started on a loopback port in 7980-7999 and stopped by PID.
 Every client (redis-benchmark, and this script itself, which pins itself to
 CPU 1 for the memory loads) runs on CPU 1.
@@ -112,7 +112,10 @@ import bench as B  # noqa: E402
 
 B.PORT_LO, B.PORT_HI = 7980, 7999
 B.SERVER_CPU, B.CLIENT_CPU = "0", "1"
-B.SLUICED_ARGS = []
+# Like redis-server's --save '': since the RDB commit (1e9d094) sluiced has
+# Redis's default save rules, which would save (in the foreground) during the
+# runs and on SIGTERM.
+B.SLUICED_ARGS = ["--save", ""]
 ROLES = ("redis", "sluice")
 PIPELINES = tuple(int(p) for p in ARGS.pipelines.split(","))
 REQUESTS = {1: 50000, 16: 200000} if ARGS.quick else {1: 300000, 16: 1200000}
@@ -600,7 +603,7 @@ def write(table, res, la0, sluiced_desc):
             B.machine(), la0, B.loadavg()),
     ] + (["* Note: %s" % ARGS.note] if ARGS.note else []) + [
         "* redis: %s (`--save '' --appendonly no`)" % rv,
-        "* sluice: %s, `--dataplane-cores 0`; repository HEAD %s%s" % (
+        "* sluice: %s, `--dataplane-cores 0 --save ''`; repository HEAD %s%s" % (
             sluiced_desc, sha, " (the working tree had other engineers' "
             "uncommitted edits; they are not in this binary)"
             if ARGS.from_head and sha.endswith("+dirty") else ""),
