@@ -389,8 +389,10 @@ static struct zset *zs_new(void)
 
 static void zs_free(struct zset *zs)
 {
+    /* The dict's items live inside the nodes: drop the table (which walks
+     * its chains) while the nodes still exist, then free the nodes. */
+    dict_free(&zs->dict, NULL);
     zsl_free_nodes(&zs->zsl);
-    dict_free(&zs->dict, NULL); /* the items were inside the nodes */
     free(zs);
 }
 
