@@ -1163,7 +1163,8 @@ static size_t obj_mem(const void *obj, int enc)
     if (enc == ENC_LISTPACK)
         return lp_mem(obj);
     const struct zset *zs = obj;
-    size_t n = malloc_usable_size((void *)zs) + malloc_usable_size(zs->zsl.header);
+    size_t n = malloc_usable_size((void *)zs) +
+               malloc_usable_size(node_alloc_start(zs->zsl.header, ZSL_MAXLEVEL));
     n += (zs->dict.size[0] + zs->dict.size[1]) * sizeof(struct entry *);
     size_t sampled = 0, bytes = 0;
     for (struct zsl_node *x = LV(zs->zsl.header, 0)->forward; x && sampled < 1024;
