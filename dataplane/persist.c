@@ -3,26 +3,29 @@
  * The format lives in store/rdb.c; this file decides when and where:
  *  - dir: sluiced chdir()s into it at start and on CONFIG SET, as Redis,
  *    and config.dir then holds the absolute path (CONFIG GET dir).
- *  - SAVE, BGSAVE, SHUTDOWN [SAVE], SIGTERM/SIGINT with save rules, the
- *    save rules themselves (persist_cron on worker 0) and DEBUG RELOAD all
- *    end in snapshot(): with every shard held, the dataset is written to
- *    temp-<pid>.rdb, fsynced, renamed over dbfilename, and the directory
- *    fsynced, so a crash leaves either the old file or the new one.
- *  - BGSAVE is, for now, the same snapshot taken in the foreground with
- *    every shard held (serving pauses while it is written). The fork-less
- *    background snapshot needs a copy-before-change hook in the types'
- *    write paths (see the report of the persistence issue); the replies
- *    and INFO fields are already Redis's.
+ *  - SAVE, SHUTDOWN [SAVE], SIGTERM/SIGINT with save rules and DEBUG
+ *    RELOAD end in snapshot(): with every shard held, the dataset is
+ *    written to temp-<pid>.rdb, fsynced, renamed over dbfilename, and the
+ *    directory fsynced, so a crash leaves either the old file or the new.
+ *  - BGSAVE and the save rules (persist_cron on worker 0) write the file
+ *    the same way with every shard held (serving pauses while the bytes go
+ *    to the page cache), then a thread fsyncs and renames it while serving
+ *    goes on: that is the "background" part for now, with Redis's replies
+ *    ("already in progress", SCHEDULE) and INFO fields. The fork-less
+ *    snapshot that never pauses needs a copy-before-change hook in the
+ *    types' write paths (see the report of the persistence issue).
  *  - Loading at start maps dbfilename and hands it to rdb_load_mem with
  *    shard_of_key as the router, before any worker serves: a bad file is
  *    logged with its offset and sluiced refuses to start.
- * Changes since the last save are the shards' dirty counters: a save
- * (holding every shard) zeroes them; the cron reads them without the
- * shards (relaxed loads: a rule firing one tick late is harmless).
+ * Changes since the last save are the shards' dirty counters (plus what a
+ * failed save gave back): a save zeroes them at its cut, with every shard
+ * held; the cron reads them without the shards (relaxed loads: a rule
+ * firing one tick late is harmless).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,9 +104,11 @@ static int save_rules(struct save_rule *r, int max)
     return n;
 }
 
+static _Atomic uint64_t dirty_carry; /* given back by failed saves */
+
 static uint64_t dirty_total(void)
 {
-    uint64_t n = 0;
+    uint64_t n = atomic_load(&dirty_carry);
     for (int i = 0; i < server.nworkers; i++)
         n += __atomic_load_n(&server.workers[i].shard->dirty, __ATOMIC_RELAXED);
     return n;
@@ -111,9 +116,9 @@ static uint64_t dirty_total(void)
 
 /* ---- the snapshot ---- */
 
-static int fsync_dir(void)
+static int fsync_dir(const char *dir)
 {
-    int fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return -1;
     int r = fsync(fd);
@@ -121,55 +126,96 @@ static int fsync_dir(void)
     return r;
 }
 
-/* Write the shards (every one held by the caller) to dbfilename. 0 or -1
- * (logged). */
-static int snapshot(struct shard *const *shards, int n)
+/* A snapshot is written in two phases: the dataset into a temp file while
+ * every shard is held (write_temp), then fsync, rename over dbfilename and
+ * fsync of the directory (finish_temp), which need no shard: SAVE does both
+ * at once, a background save hands the second to a thread, so the shards
+ * are only held while the bytes go to the page cache, not while the disk
+ * syncs. The changes counted until the cut are taken off the shards' dirty
+ * counters at the cut and given back (carry) if the save fails, so the save
+ * rules try again as Redis's do. */
+
+/* Absolute paths, taken at the cut: a background finish must not follow a
+ * later CONFIG SET dir/dbfilename (Redis's child does not either). */
+struct temp_file {
+    int fd;
+    char dir[PATH_MAX];
+    char tmp[PATH_MAX + 64];
+    char dest[PATH_MAX + 256];
+    int64_t t0;
+    uint64_t zeroed;      /* dirty taken off the shards at the cut */
+    uint64_t carry_taken; /* dirty_carry included in this snapshot */
+};
+
+static bool write_temp(struct temp_file *t, const char *prefix, struct shard *const *shards,
+                       int n)
 {
-    char tmp[64];
-    snprintf(tmp, sizeof(tmp), "temp-%d.rdb", (int)getpid());
-    int64_t start = mstime();
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        char cwd[PATH_MAX];
-        log_msg(LL_WARNING,
-                "Failed opening the temp RDB file %s (in server root dir %s) for saving: %s",
-                tmp, getcwd(cwd, sizeof(cwd)) ? cwd : "unknown", strerror(errno));
-        return -1;
+    if (!getcwd(t->dir, sizeof(t->dir)))
+        snprintf(t->dir, sizeof(t->dir), ".");
+    snprintf(t->tmp, sizeof(t->tmp), "%s/%s-%d.rdb", t->dir, prefix, (int)getpid());
+    snprintf(t->dest, sizeof(t->dest), "%s/%s", t->dir, config.dbfilename);
+    t->t0 = mstime();
+    t->fd = open(t->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (t->fd < 0) {
+        log_msg(LL_WARNING, "Failed opening the temp RDB file %s for saving: %s", t->tmp,
+                strerror(errno));
+        return false;
     }
     struct rdb_save_opts o = {.compress = config.rdbcompression,
                               .checksum = config.rdbchecksum,
-                              .now_ms = start,
+                              .now_ms = t->t0,
                               .used_mem = store_used_memory()};
-    int r = rdb_save_fd(fd, shards, n, &o);
-    if (r == 0 && fsync(fd) != 0)
-        r = -1;
-    int saved_errno = errno;
-    if (close(fd) != 0 && r == 0) {
-        r = -1;
-        saved_errno = errno;
+    if (rdb_save_fd(t->fd, shards, n, &o) != 0) {
+        log_msg(LL_WARNING, "Write error saving DB on disk: %s", strerror(errno));
+        close(t->fd);
+        unlink(t->tmp);
+        return false;
     }
-    if (r != 0) {
-        log_msg(LL_WARNING, "Write error saving DB on disk: %s", strerror(saved_errno));
-        unlink(tmp);
-        return -1;
-    }
-    if (rename(tmp, config.dbfilename) != 0) {
-        char cwd[PATH_MAX];
-        log_msg(LL_WARNING,
-                "Error moving temp DB file %s on the final destination %s (in server root "
-                "dir %s): %s",
-                tmp, config.dbfilename, getcwd(cwd, sizeof(cwd)) ? cwd : "unknown",
-                strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    if (fsync_dir() != 0)
-        log_msg(LL_WARNING, "Failed to fsync the directory after saving: %s", strerror(errno));
-    log_msg(LL_NOTICE, "DB saved on disk");
-    for (int i = 0; i < n; i++)
+    t->zeroed = 0;
+    for (int i = 0; i < n; i++) {
+        t->zeroed += shards[i]->dirty;
         shards[i]->dirty = 0;
+    }
+    t->carry_taken = atomic_load(&dirty_carry);
+    return true;
+}
+
+static bool finish_temp(struct temp_file *t)
+{
+    bool ok = fsync(t->fd) == 0;
+    int err = errno;
+    if (close(t->fd) != 0 && ok) {
+        ok = false;
+        err = errno;
+    }
+    if (!ok) {
+        log_msg(LL_WARNING, "Write error saving DB on disk: %s", strerror(err));
+    } else if (rename(t->tmp, t->dest) != 0) {
+        log_msg(LL_WARNING, "Error moving temp DB file %s on the final destination %s: %s",
+                t->tmp, t->dest, strerror(errno));
+        ok = false;
+    }
+    if (!ok) {
+        unlink(t->tmp);
+        atomic_fetch_add(&dirty_carry, t->zeroed);
+        return false;
+    }
+    if (fsync_dir(t->dir) != 0)
+        log_msg(LL_WARNING, "Failed to fsync the directory after saving: %s", strerror(errno));
+    atomic_fetch_sub(&dirty_carry, t->carry_taken);
     server.lastsave = mstime() / 1000;
     atomic_fetch_add(&st.saves, 1);
+    return true;
+}
+
+/* Write the shards (every one held by the caller) to dbfilename, in the
+ * foreground. 0 or -1 (logged). */
+static int snapshot(struct shard *const *shards, int n)
+{
+    struct temp_file t;
+    if (!write_temp(&t, "temp", shards, n) || !finish_temp(&t))
+        return -1;
+    log_msg(LL_NOTICE, "DB saved on disk");
     return 0;
 }
 
@@ -189,25 +235,71 @@ static int all_shards(struct shard **out)
     return server.nworkers;
 }
 
-/* A background-style save (BGSAVE, save rules): Redis's log lines and
- * status, the snapshot in the foreground. */
-static void background_save(struct shard *const *shards, int n, const char *why)
+/* ---- background saves ----
+ * At most one runs; its thread is joined by whoever starts the next one or
+ * needs the file (SHUTDOWN, DEBUG RELOAD, exit). Starting, joining and
+ * SAVE all happen with every shard held (or after the workers stopped), so
+ * they never race each other; bg_active is also read by INFO. */
+static _Atomic bool bg_active, bg_scheduled;
+static _Atomic int64_t bg_start_ms;
+static pthread_t bg_thread;
+static bool bg_joinable;
+static struct temp_file bg_file;
+
+static void *bg_main(void *arg)
 {
-    int64_t t0 = mstime();
-    atomic_store(&st.last_try_ms, t0);
-    log_msg(LL_NOTICE, "%s", why);
-    log_msg(LL_NOTICE,
-            "Background saving started (a snapshot taken with every shard held: sluice does "
-            "not fork)");
-    bool ok = snapshot(shards, n) == 0;
+    (void)arg;
+    bool ok = finish_temp(&bg_file);
     atomic_store(&st.last_ok, ok);
-    atomic_store(&st.last_bg_secs, (long long)((mstime() - t0) / 1000));
+    atomic_store(&st.last_bg_secs, (long long)((mstime() - bg_file.t0) / 1000));
+    if (ok)
+        log_msg(LL_NOTICE, "DB saved on disk");
     log_msg(ok ? LL_NOTICE : LL_WARNING, ok ? "Background saving terminated with success"
                                             : "Background saving error");
+    atomic_store(&bg_active, false);
+    return NULL;
+}
+
+/* Wait for the background save in progress, if any. */
+static void bg_wait(void)
+{
+    if (bg_joinable) {
+        pthread_join(bg_thread, NULL);
+        bg_joinable = false;
+    }
+}
+
+/* Start a background save (every shard held). false: it failed at once
+ * (status err, logged). */
+static bool background_save(struct shard *const *shards, int n, const char *why)
+{
+    bg_wait();
+    atomic_store(&st.last_try_ms, mstime());
+    atomic_store(&bg_scheduled, false);
+    log_msg(LL_NOTICE, "%s", why);
+    if (!write_temp(&bg_file, "temp-bg", shards, n)) {
+        atomic_store(&st.last_ok, false);
+        log_msg(LL_WARNING, "Background saving error");
+        return false;
+    }
+    log_msg(LL_NOTICE,
+            "Background saving started (the dataset was written with every shard held; "
+            "sluice does not fork): syncing it to disk");
+    atomic_store(&bg_start_ms, bg_file.t0);
+    atomic_store(&bg_active, true);
+    if (pthread_create(&bg_thread, NULL, bg_main, NULL) != 0) {
+        bg_main(NULL); /* finish here */
+        return true;
+    }
+    bg_joinable = true;
+    return true;
 }
 
 void cmd_save(struct cmd_ctx *c)
 {
+    if (atomic_load(&bg_active))
+        return reply_error(c->out, "ERR Background save already in progress");
+    bg_wait();
     struct shard *sh[MAX_WORKERS];
     int n = ctx_shards(c, sh);
     if (snapshot(sh, n) != 0)
@@ -215,13 +307,26 @@ void cmd_save(struct cmd_ctx *c)
     reply_ok(c->out);
 }
 
+/* BGSAVE [SCHEDULE], with Redis's replies. */
 void cmd_bgsave(struct cmd_ctx *c)
 {
-    if (c->argc > 2 || (c->argc == 2 && !arg_is(c, 1, "schedule")))
-        return reply_error(c->out, ERR_SYNTAX);
+    bool schedule = false;
+    if (c->argc > 1) {
+        if (c->argc == 2 && arg_is(c, 1, "schedule"))
+            schedule = true;
+        else
+            return reply_error(c->out, ERR_SYNTAX);
+    }
+    if (atomic_load(&bg_active)) {
+        if (!schedule)
+            return reply_error(c->out, "ERR Background save already in progress");
+        atomic_store(&bg_scheduled, true);
+        return reply_simple(c->out, "Background saving scheduled");
+    }
     struct shard *sh[MAX_WORKERS];
     int n = ctx_shards(c, sh);
-    background_save(sh, n, "Background save requested by a client");
+    if (!background_save(sh, n, "Background save requested by a client"))
+        return reply_error(c->out, "ERR");
     reply_simple(c->out, "Background saving started");
 }
 
@@ -300,32 +405,40 @@ int persist_load_at_start(void)
 
 /* ---- cron, shutdown ---- */
 
+/* Hold every shard from cron and start a background save. */
+static void cron_save(struct worker *w, const char *why)
+{
+    uint64_t all = server.nworkers >= 64 ? ~0ull : (1ull << server.nworkers) - 1;
+    if (server.nworkers > 1 && !shards_acquire(w, all))
+        return;
+    struct shard *sh[MAX_WORKERS];
+    int n = all_shards(sh);
+    if (!atomic_load(&bg_active))
+        background_save(sh, n, why);
+    if (server.nworkers > 1)
+        shards_release(w, all);
+}
+
 void persist_cron(struct worker *w)
 {
-    struct save_rule rules[MAX_SAVE_RULES];
-    int nr = save_rules(rules, MAX_SAVE_RULES);
-    if (!nr)
+    if (atomic_load(&bg_active))
         return;
     int64_t now = mstime();
-    uint64_t dirty = dirty_total();
     bool may = atomic_load(&st.last_ok) ||
                now - atomic_load(&st.last_try_ms) > BGSAVE_RETRY_DELAY_MS;
+    if (atomic_load(&bg_scheduled) && may)
+        return cron_save(w, "Starting the scheduled background save");
+    struct save_rule rules[MAX_SAVE_RULES];
+    int nr = save_rules(rules, MAX_SAVE_RULES);
+    uint64_t dirty = dirty_total();
     for (int i = 0; i < nr && may; i++) {
         if (dirty < (uint64_t)rules[i].changes || !dirty ||
             now / 1000 - server.lastsave <= rules[i].secs) /* Redis: strictly more */
             continue;
-        uint64_t all = server.nworkers >= 64 ? ~0ull : (1ull << server.nworkers) - 1;
-        if (server.nworkers > 1 && !shards_acquire(w, all))
-            return;
         char why[128];
         snprintf(why, sizeof(why), "%lld changes in %lld seconds. Saving...", rules[i].changes,
                  rules[i].secs);
-        struct shard *sh[MAX_WORKERS];
-        int n = all_shards(sh);
-        background_save(sh, n, why);
-        if (server.nworkers > 1)
-            shards_release(w, all);
-        return;
+        return cron_save(w, why);
     }
 }
 
@@ -336,6 +449,7 @@ bool persist_shutdown(struct cmd_ctx *c, bool save)
         return true;
     struct shard *sh[MAX_WORKERS];
     int n = ctx_shards(c, sh);
+    bg_wait(); /* Redis kills its child; ours is only syncing: let it end */
     log_msg(LL_NOTICE, "Saving the final RDB snapshot before exiting.");
     if (snapshot(sh, n) != 0) {
         log_msg(LL_WARNING, "Error trying to save the DB, can't exit.");
@@ -347,6 +461,7 @@ bool persist_shutdown(struct cmd_ctx *c, bool save)
 void persist_at_signal_exit(void)
 {
     struct save_rule rules[1];
+    bg_wait();
     if (save_rules(rules, 1) == 0)
         return;
     struct shard *sh[MAX_WORKERS];
@@ -381,6 +496,7 @@ static void debug_reload(struct cmd_ctx *c, struct shard *const *sh, int n)
                                "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE "
                                "options.");
     }
+    bg_wait();
     if (save && snapshot(sh, n) != 0)
         return reply_error(c->out, "ERR");
     if (flush)
@@ -485,22 +601,24 @@ bool persist_debug(struct cmd_ctx *c)
 
 size_t persist_info(char *buf, size_t len)
 {
+    int active = atomic_load(&bg_active);
+    long long current = active ? (long long)((mstime() - atomic_load(&bg_start_ms)) / 1000) : -1;
     int n = snprintf(
         buf, len,
         "loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n"
         "current_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\n"
         "current_save_keys_total:0\r\nrdb_changes_since_last_save:%llu\r\n"
-        "rdb_bgsave_in_progress:0\r\nrdb_last_save_time:%lld\r\n"
+        "rdb_bgsave_in_progress:%d\r\nrdb_last_save_time:%lld\r\n"
         "rdb_last_bgsave_status:%s\r\nrdb_last_bgsave_time_sec:%lld\r\n"
-        "rdb_current_bgsave_time_sec:-1\r\nrdb_saves:%llu\r\nrdb_last_cow_size:0\r\n"
+        "rdb_current_bgsave_time_sec:%lld\r\nrdb_saves:%llu\r\nrdb_last_cow_size:0\r\n"
         "rdb_last_load_keys_expired:%llu\r\nrdb_last_load_keys_loaded:%llu\r\n"
         "aof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n"
         "aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\n"
         "aof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n"
         "aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\n"
         "aof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
-        (unsigned long long)dirty_total(), (long long)server.lastsave,
-        atomic_load(&st.last_ok) ? "ok" : "err", atomic_load(&st.last_bg_secs),
+        (unsigned long long)dirty_total(), active, (long long)server.lastsave,
+        atomic_load(&st.last_ok) ? "ok" : "err", atomic_load(&st.last_bg_secs), current,
         (unsigned long long)atomic_load(&st.saves),
         (unsigned long long)atomic_load(&st.expired),
         (unsigned long long)atomic_load(&st.loaded));
