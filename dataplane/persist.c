@@ -38,8 +38,6 @@
 #include "server.h"
 
 #define BGSAVE_RETRY_DELAY_MS 5000 /* Redis's CONFIG_BGSAVE_RETRY_DELAY */
-#define MAX_SAVE_RULES 16
-
 static struct {
     _Atomic bool last_ok;          /* rdb_last_bgsave_status */
     _Atomic int64_t last_try_ms;   /* last automatic/background attempt */
@@ -72,24 +70,28 @@ static bool enter_dir(void)
 
 static void apply_dir(void) { enter_dir(); }
 
-void persist_init(void)
-{
-    cfg_on_change("dir", apply_dir);
-    if (!enter_dir())
-        exit(1); /* Redis exits too when dir does not exist */
-}
+/* ---- save rules and dbfilename ----
+ * CONFIG SET frees the old string of an option while other threads may be
+ * reading it, so the cron and the savers never read config.save or
+ * config.dbfilename: the hooks copy them here, under a lock. */
 
-/* ---- save rules ---- */
+#define MAX_SAVE_RULES 16
 
 struct save_rule {
     long long secs, changes;
 };
 
-static int save_rules(struct save_rule *r, int max)
+static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct save_rule cfg_rules[MAX_SAVE_RULES];
+static int cfg_nrules;
+static char cfg_dbfilename[256] = "dump.rdb";
+
+static void apply_save(void)
 {
+    pthread_mutex_lock(&cfg_lock);
     int n = 0;
     const char *p = config.save ? config.save : "";
-    while (n < max) {
+    while (n < MAX_SAVE_RULES) {
         char *end;
         long long a = strtoll(p, &end, 10);
         if (end == p)
@@ -99,9 +101,48 @@ static int save_rules(struct save_rule *r, int max)
         if (end == p)
             break;
         p = end;
-        r[n++] = (struct save_rule){a, b};
+        cfg_rules[n++] = (struct save_rule){a, b};
     }
+    cfg_nrules = n;
+    pthread_mutex_unlock(&cfg_lock);
+}
+
+static void apply_dbfilename(void)
+{
+    pthread_mutex_lock(&cfg_lock);
+    snprintf(cfg_dbfilename, sizeof(cfg_dbfilename), "%s",
+             config.dbfilename ? config.dbfilename : "dump.rdb");
+    pthread_mutex_unlock(&cfg_lock);
+}
+
+static int save_rules(struct save_rule *r, int max)
+{
+    pthread_mutex_lock(&cfg_lock);
+    int n = cfg_nrules < max ? cfg_nrules : max;
+    memcpy(r, cfg_rules, (size_t)n * sizeof(*r));
+    pthread_mutex_unlock(&cfg_lock);
     return n;
+}
+
+static void dbfilename(char *out, size_t len)
+{
+    pthread_mutex_lock(&cfg_lock);
+    snprintf(out, len, "%s", cfg_dbfilename);
+    pthread_mutex_unlock(&cfg_lock);
+}
+
+static void bg_wait(void);
+
+void persist_init(void)
+{
+    cfg_on_change("dir", apply_dir);
+    cfg_on_change("save", apply_save);
+    cfg_on_change("dbfilename", apply_dbfilename);
+    apply_save();
+    apply_dbfilename();
+    atexit(bg_wait); /* SHUTDOWN NOSAVE: let a background sync finish */
+    if (!enter_dir())
+        exit(1); /* Redis exits too when dir does not exist */
 }
 
 static _Atomic uint64_t dirty_carry; /* given back by failed saves */
@@ -153,7 +194,9 @@ static bool write_temp(struct temp_file *t, const char *prefix, struct shard *co
     if (!getcwd(t->dir, sizeof(t->dir)))
         snprintf(t->dir, sizeof(t->dir), ".");
     snprintf(t->tmp, sizeof(t->tmp), "%s/%s-%d.rdb", t->dir, prefix, (int)getpid());
-    snprintf(t->dest, sizeof(t->dest), "%s/%s", t->dir, config.dbfilename);
+    char name[256];
+    dbfilename(name, sizeof(name));
+    snprintf(t->dest, sizeof(t->dest), "%s/%s", t->dir, name);
     t->t0 = mstime();
     t->fd = open(t->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (t->fd < 0) {
@@ -503,12 +546,14 @@ static void debug_reload(struct cmd_ctx *c, struct shard *const *sh, int n)
         for (int i = 0; i < n; i++)
             for (int j = 0; j < sh[i]->ndb; j++)
                 db_flush(sh[i], &sh[i]->db[j]);
-    int fd_ok = access(config.dbfilename, R_OK);
+    char name[256];
+    dbfilename(name, sizeof(name));
+    int fd_ok = access(name, R_OK);
     char err[512];
     int r = -1;
     if (fd_ok == 0) {
         /* load_file logs; MERGE lets keys already present be replaced. */
-        int fd = open(config.dbfilename, O_RDONLY | O_CLOEXEC);
+        int fd = open(name, O_RDONLY | O_CLOEXEC);
         struct stat sb;
         if (fd >= 0 && fstat(fd, &sb) == 0) {
             size_t len = (size_t)sb.st_size;
@@ -521,7 +566,7 @@ static void debug_reload(struct cmd_ctx *c, struct shard *const *sh, int n)
                 r = rdb_load_mem(len ? map : (const void *)"", len, sh, n, &o, &ls, err,
                                  sizeof(err));
                 if (r != 0)
-                    log_msg(LL_WARNING, "Error loading the RDB file %s: %s", config.dbfilename,
+                    log_msg(LL_WARNING, "Error loading the RDB file %s: %s", name,
                             err);
                 if (len)
                     munmap(map, len);

@@ -677,3 +677,16 @@ def test_function_libraries_in_a_redis_dump_are_skipped(start_server, oracle, tm
     s = sluiced(start_server, b)
     assert s.client().get("k") == b"v"
     assert "function libraries: skipped" in s.output()
+
+
+def test_config_set_save_and_dbfilename_apply_at_runtime(start_server, tmpdir_):
+    s = sluiced(start_server, tmpdir_, "--save", "")
+    c = s.client()
+    c.config_set("dbfilename", "other.rdb")
+    c.set("a", "1")
+    time.sleep(1.2)
+    assert not os.listdir(tmpdir_) or not [f for f in os.listdir(tmpdir_) if f.endswith(".rdb")]
+    c.config_set("save", "1 1")
+    wait_for(lambda: os.path.exists(os.path.join(tmpdir_, "other.rdb")), 5,
+             what="other.rdb from the rule set at runtime")
+    assert not os.path.exists(os.path.join(tmpdir_, "dump.rdb"))
