@@ -207,7 +207,8 @@ static bool write_temp(struct temp_file *t, const char *prefix, struct shard *co
     struct rdb_save_opts o = {.compress = config.rdbcompression,
                               .checksum = config.rdbchecksum,
                               .now_ms = t->t0,
-                              .used_mem = store_used_memory()};
+                              .used_mem = store_used_memory(),
+                              .lru_records = rdb_lru_records_for_policy()};
     if (rdb_save_fd(t->fd, shards, n, &o) != 0) {
         log_msg(LL_WARNING, "Write error saving DB on disk: %s", strerror(errno));
         close(t->fd);

@@ -479,6 +479,8 @@ struct wr {
     uint64_t crc;
     bool compress;
     int err; /* errno of the first failed write */
+    int lru_records;
+    const struct shard *shard; /* of the entries being written */
 };
 
 static void w_crc(struct wr *w)
@@ -675,6 +677,13 @@ static int w_entry(void *arg, struct entry *e)
         w_byte(w, RDB_OPCODE_EXPIRETIME_MS);
         w_put(w, b, 8);
     }
+    if (w->lru_records == RDB_LRU_IDLE) {
+        w_byte(w, RDB_OPCODE_IDLE);
+        w_len(w, (w->shard->lru_clock - entry_lru(e)) & 0xffffff);
+    } else if (w->lru_records == RDB_LRU_FREQ) {
+        w_byte(w, RDB_OPCODE_FREQ);
+        w_byte(w, (unsigned)store_lfu_freq(w->shard, e));
+    }
     size_t klen;
     const char *key = entry_key(e, &klen);
     void *obj = entry_type(e) == OBJ_STRING ? NULL : entry_get_ptr(e);
@@ -764,8 +773,10 @@ static void w_all(struct wr *w, struct shard *const *shards, int nshards,
         w_byte(w, RDB_OPCODE_RESIZEDB);
         w_len(w, keys);
         w_len(w, expires);
-        for (int i = 0; i < nshards && !w->err; i++)
+        for (int i = 0; i < nshards && !w->err; i++) {
+            w->shard = shards[i];
             dict_foreach(&shards[i]->db[j].keys, w_entry, w);
+        }
     }
     w_byte(w, RDB_OPCODE_EOF);
     if (w->fd >= 0)
@@ -780,9 +791,21 @@ static void w_all(struct wr *w, struct shard *const *shards, int nshards,
     w_flush(w);
 }
 
+int rdb_lru_records_for_policy(void)
+{
+    switch (store_evict.policy) {
+    case EVICT_VOLATILE_LRU:
+    case EVICT_ALLKEYS_LRU: return RDB_LRU_IDLE;
+    case EVICT_VOLATILE_LFU:
+    case EVICT_ALLKEYS_LFU: return RDB_LRU_FREQ;
+    default: return 0;
+    }
+}
+
 int rdb_save_fd(int fd, struct shard *const *shards, int nshards, const struct rdb_save_opts *o)
 {
-    struct wr w = {.fd = fd, .cap = WBUF_CAP, .compress = o->compress};
+    struct wr w = {.fd = fd, .cap = WBUF_CAP, .compress = o->compress,
+                   .lru_records = o->lru_records};
     w.buf = malloc(w.cap);
     if (!w.buf)
         abort();
@@ -798,7 +821,7 @@ int rdb_save_fd(int fd, struct shard *const *shards, int nshards, const struct r
 unsigned char *rdb_save_mem(struct shard *const *shards, int nshards,
                             const struct rdb_save_opts *o, size_t *len)
 {
-    struct wr w = {.fd = -1, .compress = o->compress};
+    struct wr w = {.fd = -1, .compress = o->compress, .lru_records = o->lru_records};
     w_all(&w, shards, nshards, o);
     *len = w.len;
     return w.buf;
@@ -818,6 +841,7 @@ struct ld {
     const struct rdb_load_opts *o;
     struct rdb_load_stats *st;
     int dbid;
+    int64_t idle; /* from an IDLE record before the key, -1 none */
 };
 
 static bool fail(struct ld *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -1737,6 +1761,12 @@ static bool load_key(struct ld *l, int type, int64_t expire)
             ok = fail(l, "Unknown RDB encoding type %d", type);
         }
     }
+    if (ok && l->idle >= 0 && rdb_lru_records_for_policy() == RDB_LRU_IDLE) {
+        struct entry *e = db_lookup(s, &s->db[l->dbid], key.p, key.len,
+                                    LOOKUP_NOTOUCH | LOOKUP_NOSTATS, NULL);
+        if (e)
+            entry_set_lru(e, (s->lru_clock - (uint32_t)l->idle) & 0xffffff);
+    }
     rstr_free(&key);
     return ok;
 }
@@ -1750,7 +1780,7 @@ int rdb_load_mem(const unsigned char *buf, size_t len, struct shard *const *shar
         st = &dummy;
     memset(st, 0, sizeof(*st));
     struct ld l = {.base = buf, .p = buf, .end = buf + len, .err = err, .errlen = errlen,
-                   .shards = shards, .nshards = nshards, .o = o, .st = st};
+                   .shards = shards, .nshards = nshards, .o = o, .st = st, .idle = -1};
     if (err && errlen)
         err[0] = '\0';
     if (nshards <= 0)
@@ -1794,6 +1824,7 @@ int rdb_load_mem(const unsigned char *buf, size_t len, struct shard *const *shar
         case RDB_OPCODE_IDLE:
             if (!rd_len(&l, &v))
                 return -1;
+            l.idle = (int64_t)(v & 0xffffff);
             continue;
         case RDB_OPCODE_EOF:
             break;
@@ -1846,6 +1877,7 @@ int rdb_load_mem(const unsigned char *buf, size_t len, struct shard *const *shar
             if (!load_key(&l, (int)type, expire))
                 return -1;
             expire = -1;
+            l.idle = -1;
             continue;
         }
         break;

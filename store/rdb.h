@@ -49,7 +49,15 @@ struct rdb_save_opts {
     bool checksum;   /* rdbchecksum */
     int64_t now_ms;  /* ctime aux field */
     size_t used_mem; /* used-mem aux field */
+    /* As Redis: under an LRU policy each key gets an IDLE record (seconds
+     * since last access), under an LFU policy a FREQ record (the decayed
+     * counter); 0 neither. The loader restores IDLE under an LRU policy. */
+    int lru_records; /* 0, RDB_LRU_IDLE or RDB_LRU_FREQ */
 };
+#define RDB_LRU_IDLE 1
+#define RDB_LRU_FREQ 2
+/* What the current maxmemory-policy calls for (store_evict). */
+int rdb_lru_records_for_policy(void);
 
 /* Write a whole RDB file to fd (buffered writes; no fsync). 0, or -1 with
  * errno set. */

@@ -690,3 +690,33 @@ def test_config_set_save_and_dbfilename_apply_at_runtime(start_server, tmpdir_):
     wait_for(lambda: os.path.exists(os.path.join(tmpdir_, "other.rdb")), 5,
              what="other.rdb from the rule set at runtime")
     assert not os.path.exists(os.path.join(tmpdir_, "dump.rdb"))
+
+
+@pytest.mark.parametrize("policy", ["allkeys-lru", "allkeys-lfu"])
+def test_idle_and_freq_records_under_lru_lfu(start_server, oracle, tmpdir_, policy):
+    """Under an LRU/LFU policy our file carries IDLE/FREQ records as
+    Redis's does; redis-check-rdb and redis-server accept it, and an idle
+    time survives the trip both ways under LRU."""
+    a = os.path.join(tmpdir_, "a")
+    b = os.path.join(tmpdir_, "b")
+    os.makedirs(a)
+    os.makedirs(b)
+    s = sluiced(start_server, a, "--maxmemory-policy", policy)
+    c = s.client()
+    populate(c)
+    ours = dump(c)
+    time.sleep(2.2)
+    save(c)
+    path = os.path.join(a, "dump.rdb")
+    chk = subprocess.run([CHECK_RDB, path], capture_output=True, text=True, timeout=60)
+    assert chk.returncode == 0 and "RDB looks OK" in chk.stdout, chk.stdout
+    shutil.copy(path, b)
+    r = oracle(b, "--maxmemory-policy", policy)
+    rc = r.client()
+    if policy == "allkeys-lru":  # before dump() touches every key
+        assert rc.object("idletime", "str") >= 2
+    assert strip_enc(dump(rc)) == strip_enc(ours)
+    if policy == "allkeys-lru":
+        s.kill()
+        s2 = sluiced(start_server, a, "--maxmemory-policy", policy)
+        assert s2.client().object("idletime", "str") >= 2
