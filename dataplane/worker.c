@@ -59,11 +59,14 @@ int64_t mstime(void) { return ustime() / 1000; }
  * batch_us for up to RING_BATCH completions before it returns with what it
  * has, so a busy worker wakes once per batch rather than once per request.
  * The caller passes batch_us only when the previous turn was busy (see
- * BUSY_TURN), so a lightly loaded server never adds latency. This is what
+ * BUSY_TURN: 16 completions, about half a batch), so a server at moderate
+ * load does not wait and answers as fast as an idle one (at 4 it waited
+ * at half of redis-server's P1 capacity: p50 130 us vs redis's 70), while
+ * at saturation the turns stay batched. This is what
  * liburing's submit-and-wait does, plus the min_wait_usec field its 2.3
  * headers call `pad`. */
 #define RING_BATCH 32
-#define BUSY_TURN 4 /* completions in a turn that mean "under load" */
+#define BUSY_TURN 16 /* completions in a turn that mean "under load" */
 
 static int ring_enter(struct worker *w, unsigned batch_us, const struct __kernel_timespec *ts)
 {
