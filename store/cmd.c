@@ -85,6 +85,50 @@ bad:
     return false;
 }
 
+bool arg_opt(const struct cmd_ctx *c, int i, const char *word)
+{
+    size_t n = strnlen(c->argv[i].ptr, c->argv[i].len);
+    return n == strlen(word) && strncasecmp(c->argv[i].ptr, word, n) == 0;
+}
+
+bool arg_cursor(struct cmd_ctx *c, int i, uint64_t *out)
+{
+    const char *p = c->argv[i].ptr;
+    size_t n = strnlen(p, c->argv[i].len), k = 0;
+    bool neg = false;
+    uint64_t v = 0;
+
+    if (n && (p[0] == '+' || p[0] == '-')) {
+        neg = p[0] == '-';
+        k++;
+    }
+    if (n && k == n)
+        goto bad;
+    for (; k < n; k++) {
+        unsigned d = (unsigned)(p[k] - '0');
+        if (d > 9 || v > (UINT64_MAX - d) / 10)
+            goto bad;
+        v = v * 10 + d;
+    }
+    *out = neg ? (uint64_t)0 - v : v;
+    return true;
+bad:
+    reply_error(c->out, "ERR invalid cursor");
+    return false;
+}
+
+void entry_vec_push(void *vec, struct entry *e)
+{
+    struct entry_vec *a = vec;
+    if (a->n == a->cap) {
+        a->cap = a->cap ? 2 * a->cap : 32;
+        a->v = realloc(a->v, a->cap * sizeof(*a->v));
+        if (!a->v)
+            abort();
+    }
+    a->v[a->n++] = e;
+}
+
 bool arg_timeout(struct cmd_ctx *c, int i, long long *ms)
 {
     long double d;

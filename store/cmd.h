@@ -110,6 +110,21 @@ bool str_to_ll(const char *s, size_t n, long long *v);
 /* Parse a long double from bytes as Redis's string2ld does. */
 bool str_to_ld(const char *s, size_t n, long double *v);
 
+/* Argument i equals an option word, compared as a C string (up to its
+ * first NUL) and case-insensitively, as Redis's strcasecmp. */
+bool arg_opt(const struct cmd_ctx *c, int i, const char *word);
+/* A SCAN-family cursor as Redis's parseScanCursorOrReply reads it (strtoul:
+ * an optional sign, "-1" wraps, digits up to the first NUL, no overflow, ""
+ * is 0); on failure replies "ERR invalid cursor". */
+bool arg_cursor(struct cmd_ctx *c, int i, uint64_t *cursor);
+
+/* Entries gathered by one dict_scan step (entry_vec_push is its callback). */
+struct entry_vec {
+    struct entry **v;
+    size_t n, cap;
+};
+void entry_vec_push(void *vec, struct entry *e);
+
 /* Parse a blocking command's timeout (seconds, a double; argument i) into
  * milliseconds with Redis's errors ("timeout is not a float or out of
  * range", "timeout is negative"); 0 means forever. */

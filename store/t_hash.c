@@ -46,7 +46,6 @@
 #define ERR_HASH_NOT_FLOAT "ERR hash value is not a float"
 #define ERR_INCR_NAN "ERR increment would produce NaN or Infinity"
 #define ERR_VALUE_NAN "ERR value is NaN or Infinity"
-#define ERR_INVALID_CURSOR "ERR invalid cursor"
 #define ERR_OUT_OF_RANGE "ERR value is out of range"
 
 /* Longest hash value HINCRBYFLOAT parses (Redis's MAX_LONG_DOUBLE_CHARS). */
@@ -933,65 +932,8 @@ void cmd_hrandfield(struct cmd_ctx *c)
 
 /* ---- HSCAN ---- */
 
-/* The cursor as Redis's parseScanCursorOrReply reads it with strtoul: no
- * leading space, an optional sign ("-1" wraps to 2^64-1), decimal digits up
- * to the first NUL, no overflow. An empty string is cursor 0. */
-static bool parse_cursor(const char *p, size_t n, uint64_t *out)
-{
-    size_t i = 0;
-    bool neg = false;
-    uint64_t v = 0;
 
-    n = strnlen(p, n);
-    if (n == 0) {
-        *out = 0;
-        return true;
-    }
-    if (isspace((unsigned char)p[0]))
-        return false;
-    if (p[0] == '+' || p[0] == '-') {
-        neg = p[0] == '-';
-        i++;
-    }
-    if (i == n)
-        return false;
-    for (; i < n; i++) {
-        if (!isdigit((unsigned char)p[i]))
-            return false;
-        unsigned d = (unsigned)(p[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    *out = neg ? (uint64_t)0 - v : v;
-    return true;
-}
 
-/* Argument i equals an option word, compared as a C string (up to its
- * first NUL), case-insensitively, as Redis's strcasecmp. */
-static bool opt_is(const struct cmd_ctx *c, int i, const char *word)
-{
-    size_t n = strnlen(c->argv[i].ptr, c->argv[i].len);
-    return n == strlen(word) && strncasecmp(c->argv[i].ptr, word, n) == 0;
-}
-
-/* Entries seen by one HSCAN step of a hashtable. */
-struct scanned {
-    struct entry **v;
-    size_t n, cap;
-};
-
-static void scan_entry(void *arg, struct entry *e)
-{
-    struct scanned *sc = arg;
-    if (sc->n == sc->cap) {
-        sc->cap = sc->cap ? sc->cap * 2 : 32;
-        sc->v = realloc(sc->v, sc->cap * sizeof(*sc->v));
-        if (!sc->v)
-            abort();
-    }
-    sc->v[sc->n++] = e;
-}
 
 static bool scan_match(const char *pat, size_t plen, const char *f, size_t fl)
 {
@@ -1013,8 +955,8 @@ void cmd_hscan(struct cmd_ctx *c)
     const char *pat = NULL;
     size_t plen = 0;
 
-    if (!parse_cursor(c->argv[2].ptr, c->argv[2].len, &cursor))
-        return reply_error(c->out, ERR_INVALID_CURSOR);
+    if (!arg_cursor(c, 2, &cursor))
+        return;
     if (!hkey_read(c, &h, &wt)) {
         if (!wt) {
             reply_array(c->out, 2);
@@ -1025,12 +967,12 @@ void cmd_hscan(struct cmd_ctx *c)
     }
     for (int i = 3; i < c->argc; i += 2) {
         bool has_value = c->argc - i >= 2;
-        if (opt_is(c, i, "count") && has_value) {
+        if (arg_opt(c, i, "count") && has_value) {
             if (!arg_ll(c, i + 1, &count, NULL))
                 return;
             if (count < 1)
                 return reply_error(c->out, ERR_SYNTAX);
-        } else if (opt_is(c, i, "match") && has_value) {
+        } else if (arg_opt(c, i, "match") && has_value) {
             const struct resp_arg *p = &c->argv[i + 1];
             bool star = p->len == 1 && p->ptr[0] == '*';
             pat = star ? NULL : p->ptr;
@@ -1066,11 +1008,11 @@ void cmd_hscan(struct cmd_ctx *c)
 
     /* Redis doubles COUNT for a hash and counts fields and values, so a
      * step gathers about COUNT pairs, visiting at most 20*COUNT buckets. */
-    struct scanned sc = {NULL, 0, 0};
+    struct entry_vec sc = {NULL, 0, 0};
     unsigned long long want = (unsigned long long)count;
     long long maxiter = count > LLONG_MAX / 20 ? LLONG_MAX : count * 20;
     do {
-        cursor = dict_scan(h.ptr, cursor, scan_entry, &sc);
+        cursor = dict_scan(h.ptr, cursor, entry_vec_push, &sc);
     } while (cursor && maxiter-- && sc.n < want);
 
     size_t n = 0;

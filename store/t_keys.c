@@ -66,13 +66,6 @@ static void *xrealloc(void *p, size_t n)
     return p;
 }
 
-/* Argument i equals an option word, compared as a C string (up to its first
- * NUL) and case-insensitively. */
-static bool opt_is(const struct cmd_ctx *c, int i, const char *word)
-{
-    size_t n = strnlen(c->argv[i].ptr, c->argv[i].len);
-    return n == strlen(word) && strncasecmp(c->argv[i].ptr, word, n) == 0;
-}
 
 static bool args_equal(const struct resp_arg *a, const struct resp_arg *b)
 {
@@ -362,39 +355,6 @@ uint64_t store_scan(struct shard *s, struct db *db, uint64_t cursor, long long c
     return cursor;
 }
 
-/* The cursor as Redis's parseScanCursorOrReply reads it with strtoul:
- * no leading space, an optional sign ("-1" wraps to 2^64-1), decimal
- * digits up to the first NUL, no overflow. An empty string is cursor 0. */
-static bool parse_cursor(const char *p, size_t n, uint64_t *out)
-{
-    size_t i = 0;
-    bool neg = false;
-    uint64_t v = 0;
-
-    n = strnlen(p, n);
-    if (n == 0) {
-        *out = 0;
-        return true;
-    }
-    if (isspace((unsigned char)p[0]))
-        return false;
-    if (p[0] == '+' || p[0] == '-') {
-        neg = p[0] == '-';
-        i++;
-    }
-    if (i == n || !isdigit((unsigned char)p[i]))
-        return false;
-    for (; i < n; i++) {
-        if (!isdigit((unsigned char)p[i]))
-            return false;
-        unsigned d = (unsigned)(p[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    *out = neg ? (uint64_t)0 - v : v;
-    return true;
-}
 
 /* The obj_type a SCAN TYPE name selects (case-insensitive, up to the first
  * NUL). Unknown names select nothing, as in Redis 7.0. */
@@ -426,21 +386,21 @@ void cmd_scan(struct cmd_ctx *c)
     size_t plen = 0;
     int type = SCAN_ANY_TYPE;
 
-    if (!parse_cursor(c->argv[1].ptr, c->argv[1].len, &cursor))
-        return reply_error(c->out, ERR_INVALID_CURSOR);
+    if (!arg_cursor(c, 1, &cursor))
+        return;
     for (int i = 2; i < c->argc; i += 2) {
         bool has_value = c->argc - i >= 2;
-        if (opt_is(c, i, "count") && has_value) {
+        if (arg_opt(c, i, "count") && has_value) {
             if (!arg_ll(c, i + 1, &count, NULL))
                 return;
             if (count < 1)
                 return reply_error(c->out, ERR_SYNTAX);
-        } else if (opt_is(c, i, "match") && has_value) {
+        } else if (arg_opt(c, i, "match") && has_value) {
             const struct resp_arg *p = &c->argv[i + 1];
             bool star = p->len == 1 && p->ptr[0] == '*';
             pat = star ? NULL : p->ptr;
             plen = star ? 0 : p->len;
-        } else if (opt_is(c, i, "type") && has_value) {
+        } else if (arg_opt(c, i, "type") && has_value) {
             type = scan_type(&c->argv[i + 1]);
         } else {
             return reply_error(c->out, ERR_SYNTAX);
@@ -613,9 +573,9 @@ void cmd_copy(struct cmd_ctx *c)
     bool replace = false;
 
     for (int j = 3; j < c->argc; j++) {
-        if (opt_is(c, j, "replace")) {
+        if (arg_opt(c, j, "replace")) {
             replace = true;
-        } else if (opt_is(c, j, "db") && c->argc - j - 1 >= 1) {
+        } else if (arg_opt(c, j, "db") && c->argc - j - 1 >= 1) {
             if (!arg_dbid(c, j + 1, &dbid))
                 return;
             j++;
@@ -667,7 +627,7 @@ void cmd_move(struct cmd_ctx *c)
 /* getFlushCommandFlags: no argument, or exactly one of SYNC / ASYNC. */
 static bool flush_args_ok(struct cmd_ctx *c)
 {
-    if (c->argc == 1 || (c->argc == 2 && (opt_is(c, 1, "sync") || opt_is(c, 1, "async"))))
+    if (c->argc == 1 || (c->argc == 2 && (arg_opt(c, 1, "sync") || arg_opt(c, 1, "async"))))
         return true;
     reply_error(c->out, ERR_SYNTAX);
     return false;
@@ -677,7 +637,7 @@ static bool flush_args_ok(struct cmd_ctx *c)
 typedef void flush_fn(struct shard *s, struct db *db);
 static flush_fn *flush_kind(struct cmd_ctx *c)
 {
-    return c->argc == 2 && opt_is(c, 1, "async") ? db_flush_lazy : db_flush;
+    return c->argc == 2 && arg_opt(c, 1, "async") ? db_flush_lazy : db_flush;
 }
 
 void cmd_flushdb(struct cmd_ctx *c)
@@ -715,13 +675,13 @@ void cmd_flushall(struct cmd_ctx *c)
 static bool parse_expire_flags(struct cmd_ctx *c, int *flags)
 {
     for (int j = 3; j < c->argc; j++) {
-        if (opt_is(c, j, "nx")) {
+        if (arg_opt(c, j, "nx")) {
             *flags |= EXPIRE_NX;
-        } else if (opt_is(c, j, "xx")) {
+        } else if (arg_opt(c, j, "xx")) {
             *flags |= EXPIRE_XX;
-        } else if (opt_is(c, j, "gt")) {
+        } else if (arg_opt(c, j, "gt")) {
             *flags |= EXPIRE_GT;
-        } else if (opt_is(c, j, "lt")) {
+        } else if (arg_opt(c, j, "lt")) {
             *flags |= EXPIRE_LT;
         } else {
             int n = (int)strnlen(c->argv[j].ptr, c->argv[j].len);
@@ -887,15 +847,15 @@ static long long idle_seconds(const struct shard *s, const struct entry *e)
  * first). Lookups do not touch the access time. */
 void cmd_object(struct cmd_ctx *c)
 {
-    if (c->argc == 2 && opt_is(c, 1, "help")) {
+    if (c->argc == 2 && arg_opt(c, 1, "help")) {
         size_t n = sizeof(object_help) / sizeof(object_help[0]);
         reply_array(c->out, (long long)n);
         for (size_t i = 0; i < n; i++)
             reply_simple(c->out, object_help[i]);
         return;
     }
-    bool enc = opt_is(c, 1, "encoding"), ref = opt_is(c, 1, "refcount");
-    bool idle = opt_is(c, 1, "idletime"), freq = opt_is(c, 1, "freq");
+    bool enc = arg_opt(c, 1, "encoding"), ref = arg_opt(c, 1, "refcount");
+    bool idle = arg_opt(c, 1, "idletime"), freq = arg_opt(c, 1, "freq");
     if (c->argc != 3 || !(enc || ref || idle || freq)) {
         int n = (int)strnlen(c->argv[1].ptr, c->argv[1].len);
         return reply_errorf(c->out,

@@ -44,7 +44,6 @@
 #include "intset.h"
 #include "t_set.h"
 
-#define ERR_INVALID_CURSOR "ERR invalid cursor"
 #define ERR_POSITIVE "ERR value is out of range, must be positive"
 
 /* SPOP: keep the remaining members in a new set when they are few. */
@@ -1112,65 +1111,8 @@ void cmd_sdiffstore(struct cmd_ctx *c) { sunion_diff(c, 2, c->argc - 2, 1, OP_DI
 
 /* ---- SSCAN ---- */
 
-/* The cursor as Redis's parseScanCursorOrReply reads it with strtoul: no
- * leading space, an optional sign ("-1" wraps to 2^64-1), decimal digits up
- * to the first NUL, no overflow. An empty string is cursor 0. */
-static bool parse_cursor(const char *p, size_t n, uint64_t *out)
-{
-    size_t i = 0;
-    bool neg = false;
-    uint64_t v = 0;
 
-    n = strnlen(p, n);
-    if (n == 0) {
-        *out = 0;
-        return true;
-    }
-    if (isspace((unsigned char)p[0]))
-        return false;
-    if (p[0] == '+' || p[0] == '-') {
-        neg = p[0] == '-';
-        i++;
-    }
-    if (i == n)
-        return false;
-    for (; i < n; i++) {
-        if (!isdigit((unsigned char)p[i]))
-            return false;
-        unsigned d = (unsigned)(p[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    *out = neg ? (uint64_t)0 - v : v;
-    return true;
-}
 
-/* Argument i equals an option word, compared as a C string (up to its
- * first NUL), case-insensitively, as Redis's strcasecmp. */
-static bool opt_is(const struct cmd_ctx *c, int i, const char *word)
-{
-    size_t n = strnlen(c->argv[i].ptr, c->argv[i].len);
-    return n == strlen(word) && strncasecmp(c->argv[i].ptr, word, n) == 0;
-}
-
-/* Members seen by one SSCAN step of a hashtable. */
-struct scanned {
-    struct entry **v;
-    size_t n, cap;
-};
-
-static void scan_entry(void *arg, struct entry *e)
-{
-    struct scanned *sc = arg;
-    if (sc->n == sc->cap) {
-        sc->cap = sc->cap ? sc->cap * 2 : 32;
-        sc->v = realloc(sc->v, sc->cap * sizeof(*sc->v));
-        if (!sc->v)
-            abort();
-    }
-    sc->v[sc->n++] = e;
-}
 
 /* SSCAN key cursor [MATCH pattern] [COUNT count]: [next cursor, members].
  * An intset is returned whole with cursor 0 (the cursor argument is then
@@ -1187,8 +1129,8 @@ void cmd_sscan(struct cmd_ctx *c)
     const char *pat = NULL;
     size_t plen = 0;
 
-    if (!parse_cursor(c->argv[2].ptr, c->argv[2].len, &cursor))
-        return reply_error(c->out, ERR_INVALID_CURSOR);
+    if (!arg_cursor(c, 2, &cursor))
+        return;
     if (!set_read(c, 1, &o, &wt)) {
         if (!wt) {
             reply_array(c->out, 2);
@@ -1199,12 +1141,12 @@ void cmd_sscan(struct cmd_ctx *c)
     }
     for (int i = 3; i < c->argc; i += 2) {
         bool has_value = c->argc - i >= 2;
-        if (opt_is(c, i, "count") && has_value) {
+        if (arg_opt(c, i, "count") && has_value) {
             if (!arg_ll(c, i + 1, &count, NULL))
                 return;
             if (count < 1)
                 return reply_error(c->out, ERR_SYNTAX);
-        } else if (opt_is(c, i, "match") && has_value) {
+        } else if (arg_opt(c, i, "match") && has_value) {
             const struct resp_arg *p = &c->argv[i + 1];
             bool star = p->len == 1 && p->ptr[0] == '*';
             pat = star ? NULL : p->ptr;
@@ -1224,10 +1166,10 @@ void cmd_sscan(struct cmd_ctx *c)
             v[n++] = (struct mref){NULL, 0, intset_get(o.ptr, i)};
         cursor = 0;
     } else {
-        struct scanned sc = {NULL, 0, 0};
+        struct entry_vec sc = {NULL, 0, 0};
         long long maxiter = count > LLONG_MAX / 10 ? LLONG_MAX : count * 10;
         do {
-            cursor = dict_scan(o.ptr, cursor, scan_entry, &sc);
+            cursor = dict_scan(o.ptr, cursor, entry_vec_push, &sc);
         } while (cursor && maxiter-- && sc.n < (unsigned long long)count);
         v = xmalloc((sc.n ? sc.n : 1) * sizeof(*v));
         for (size_t i = 0; i < sc.n; i++) {

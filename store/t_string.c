@@ -74,13 +74,6 @@ static void reply_arity_error(struct cmd_ctx *c)
     reply_errorf(c->out, ERR_ARITY_FMT, cmd_name(c, name, sizeof(name)));
 }
 
-/* Argument i equals an option word, compared as a C string (up to its first
- * NUL) and case-insensitively, as Redis's option parsers do. */
-static bool opt_is(const struct cmd_ctx *c, int i, const char *word)
-{
-    size_t n = strnlen(c->argv[i].ptr, c->argv[i].len);
-    return n == strlen(word) && strncasecmp(c->argv[i].ptr, word, n) == 0;
-}
 
 static void reply_value(struct cmd_ctx *c, const struct entry *e)
 {
@@ -169,29 +162,29 @@ static bool parse_ext(struct cmd_ctx *c, bool is_set, int *flags, int *ei)
         bool next = j < c->argc - 1;
         int f = *flags;
 
-        if (is_set && opt_is(c, j, "NX") && !(f & F_XX)) {
+        if (is_set && arg_opt(c, j, "NX") && !(f & F_XX)) {
             f |= F_NX;
-        } else if (is_set && opt_is(c, j, "XX") && !(f & F_NX)) {
+        } else if (is_set && arg_opt(c, j, "XX") && !(f & F_NX)) {
             f |= F_XX;
-        } else if (is_set && opt_is(c, j, "GET")) {
+        } else if (is_set && arg_opt(c, j, "GET")) {
             f |= F_GET;
-        } else if (is_set && opt_is(c, j, "KEEPTTL") && !(f & (F_PERSIST | ttl_opts))) {
+        } else if (is_set && arg_opt(c, j, "KEEPTTL") && !(f & (F_PERSIST | ttl_opts))) {
             f |= F_KEEPTTL;
-        } else if (!is_set && opt_is(c, j, "PERSIST") && !(f & (F_KEEPTTL | ttl_opts))) {
+        } else if (!is_set && arg_opt(c, j, "PERSIST") && !(f & (F_KEEPTTL | ttl_opts))) {
             f |= F_PERSIST;
-        } else if (opt_is(c, j, "EX") && next &&
+        } else if (arg_opt(c, j, "EX") && next &&
                    !(f & (F_KEEPTTL | F_PERSIST | (ttl_opts & ~F_EX)))) {
             f |= F_EX;
             *ei = ++j;
-        } else if (opt_is(c, j, "PX") && next &&
+        } else if (arg_opt(c, j, "PX") && next &&
                    !(f & (F_KEEPTTL | F_PERSIST | (ttl_opts & ~F_PX)))) {
             f |= F_PX;
             *ei = ++j;
-        } else if (opt_is(c, j, "EXAT") && next &&
+        } else if (arg_opt(c, j, "EXAT") && next &&
                    !(f & (F_KEEPTTL | F_PERSIST | (ttl_opts & ~F_EXAT)))) {
             f |= F_EXAT;
             *ei = ++j;
-        } else if (opt_is(c, j, "PXAT") && next &&
+        } else if (arg_opt(c, j, "PXAT") && next &&
                    !(f & (F_KEEPTTL | F_PERSIST | (ttl_opts & ~F_PXAT)))) {
             f |= F_PXAT;
             *ei = ++j;
@@ -688,13 +681,13 @@ void cmd_lcs(struct cmd_ctx *c)
 
     for (int j = 3; j < c->argc; j++) {
         bool more = j < c->argc - 1;
-        if (opt_is(c, j, "IDX")) {
+        if (arg_opt(c, j, "IDX")) {
             getidx = true;
-        } else if (opt_is(c, j, "LEN")) {
+        } else if (arg_opt(c, j, "LEN")) {
             getlen = true;
-        } else if (opt_is(c, j, "WITHMATCHLEN")) {
+        } else if (arg_opt(c, j, "WITHMATCHLEN")) {
             withmatchlen = true;
-        } else if (opt_is(c, j, "MINMATCHLEN") && more) {
+        } else if (arg_opt(c, j, "MINMATCHLEN") && more) {
             if (!arg_ll(c, j + 1, &minmatchlen, NULL))
                 return;
             if (minmatchlen < 0)

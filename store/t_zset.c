@@ -1286,13 +1286,6 @@ static void zstore(struct cmd_ctx *c, int i, struct zobj *z)
  * Argument helpers
  * ------------------------------------------------------------------------ */
 
-/* Argument i equals an option word, compared as a C string up to its first
- * NUL and case-insensitively, as Redis's strcasecmp-based parsers do. */
-static bool opt_is(const struct cmd_ctx *c, int i, const char *word)
-{
-    size_t n = strnlen(c->argv[i].ptr, c->argv[i].len), w = strlen(word);
-    return n == w && strncasecmp(c->argv[i].ptr, word, w) == 0;
-}
 
 /* Redis's getDoubleFromObject (no reply). */
 static bool str_to_double(const char *p, size_t n, double *v)
@@ -1369,17 +1362,17 @@ static void zadd_generic(struct cmd_ctx *c, int flags)
     bool ch = false;
 
     for (; si < c->argc; si++) {
-        if (opt_is(c, si, "nx"))
+        if (arg_opt(c, si, "nx"))
             flags |= ZA_NX;
-        else if (opt_is(c, si, "xx"))
+        else if (arg_opt(c, si, "xx"))
             flags |= ZA_XX;
-        else if (opt_is(c, si, "ch"))
+        else if (arg_opt(c, si, "ch"))
             ch = true;
-        else if (opt_is(c, si, "incr"))
+        else if (arg_opt(c, si, "incr"))
             flags |= ZA_INCR;
-        else if (opt_is(c, si, "gt"))
+        else if (arg_opt(c, si, "gt"))
             flags |= ZA_GT;
-        else if (opt_is(c, si, "lt"))
+        else if (arg_opt(c, si, "lt"))
             flags |= ZA_LT;
         else
             break;
@@ -1631,17 +1624,17 @@ static void zrange_generic(struct cmd_ctx *c, int ks, bool store, int kind, int 
 
     for (int j = ks + 3; j < c->argc; j++) {
         int left = c->argc - j - 1;
-        if (!store && opt_is(c, j, "withscores")) {
+        if (!store && arg_opt(c, j, "withscores")) {
             withscores = true;
-        } else if (opt_is(c, j, "limit") && left >= 2) {
+        } else if (arg_opt(c, j, "limit") && left >= 2) {
             if (!arg_ll(c, j + 1, &offset, NULL) || !arg_ll(c, j + 2, &limit, NULL))
                 return;
             j += 2;
-        } else if (rev < 0 && opt_is(c, j, "rev")) {
+        } else if (rev < 0 && arg_opt(c, j, "rev")) {
             rev = 1;
-        } else if (kind < 0 && opt_is(c, j, "bylex")) {
+        } else if (kind < 0 && arg_opt(c, j, "bylex")) {
             kind = RANGE_LEX;
-        } else if (kind < 0 && opt_is(c, j, "byscore")) {
+        } else if (kind < 0 && arg_opt(c, j, "byscore")) {
             kind = RANGE_SCORE;
         } else {
             return reply_error(c->out, ERR_SYNTAX);
@@ -1918,15 +1911,15 @@ static void zmpop_generic(struct cmd_ctx *c, int nki, bool block)
     if (wi >= c->argc)
         return reply_error(c->out, ERR_SYNTAX);
     bool max;
-    if (opt_is(c, (int)wi, "min"))
+    if (arg_opt(c, (int)wi, "min"))
         max = false;
-    else if (opt_is(c, (int)wi, "max"))
+    else if (arg_opt(c, (int)wi, "max"))
         max = true;
     else
         return reply_error(c->out, ERR_SYNTAX);
     for (int j = (int)wi + 1; j < c->argc; j++) {
         int more = c->argc - 1 - j;
-        if (count == -1 && opt_is(c, j, "count") && more) {
+        if (count == -1 && arg_opt(c, j, "count") && more) {
             j++;
             if (!arg_range(c, j, 1, LONG_MAX, &count, "ERR count should be greater than 0"))
                 return;
@@ -2095,7 +2088,7 @@ void cmd_zrandmember(struct cmd_ctx *c)
         long long l;
         if (!arg_range(c, 2, -LONG_MAX, LONG_MAX, &l, NULL))
             return;
-        if (c->argc > 4 || (c->argc == 4 && !opt_is(c, 3, "withscores")))
+        if (c->argc > 4 || (c->argc == 4 && !arg_opt(c, 3, "withscores")))
             return reply_error(c->out, ERR_SYNTAX);
         if (c->argc == 4 && (l < -LONG_MAX / 2 || l > LONG_MAX / 2))
             return reply_error(c->out, "ERR value is out of range");
@@ -2334,7 +2327,7 @@ static void setop_generic(struct cmd_ctx *c, int dsti, int nki, enum setop op, b
     long long limit = 0;
     while (j < c->argc) {
         int remaining = c->argc - j;
-        if (op != OP_DIFF && !card_only && remaining >= setnum + 1 && opt_is(c, j, "weights")) {
+        if (op != OP_DIFF && !card_only && remaining >= setnum + 1 && arg_opt(c, j, "weights")) {
             j++;
             for (int i = 0; i < setnum; i++, j++) {
                 if (!str_to_double(c->argv[j].ptr, c->argv[j].len, &src[i].weight)) {
@@ -2342,23 +2335,23 @@ static void setop_generic(struct cmd_ctx *c, int dsti, int nki, enum setop op, b
                     goto out;
                 }
             }
-        } else if (op != OP_DIFF && !card_only && remaining >= 2 && opt_is(c, j, "aggregate")) {
+        } else if (op != OP_DIFF && !card_only && remaining >= 2 && arg_opt(c, j, "aggregate")) {
             j++;
-            if (opt_is(c, j, "sum")) {
+            if (arg_opt(c, j, "sum")) {
                 aggr = AGGR_SUM;
-            } else if (opt_is(c, j, "min")) {
+            } else if (arg_opt(c, j, "min")) {
                 aggr = AGGR_MIN;
-            } else if (opt_is(c, j, "max")) {
+            } else if (arg_opt(c, j, "max")) {
                 aggr = AGGR_MAX;
             } else {
                 reply_error(c->out, ERR_SYNTAX);
                 goto out;
             }
             j++;
-        } else if (!dsti && !card_only && opt_is(c, j, "withscores")) {
+        } else if (!dsti && !card_only && arg_opt(c, j, "withscores")) {
             j++;
             withscores = true;
-        } else if (card_only && remaining >= 2 && opt_is(c, j, "limit")) {
+        } else if (card_only && remaining >= 2 && arg_opt(c, j, "limit")) {
             j++;
             if (!arg_range(c, j, 0, LONG_MAX, &limit, "ERR LIMIT can't be negative"))
                 goto out;
@@ -2418,37 +2411,7 @@ void cmd_zintercard(struct cmd_ctx *c) { setop_generic(c, 0, 1, OP_INTER, true);
  * ZSCAN
  * ------------------------------------------------------------------------ */
 
-/* The cursor as Redis's parseScanCursorOrReply reads it with strtoul. */
-static bool parse_cursor(const struct resp_arg *a, uint64_t *out)
-{
-    char sbuf[64], *buf = a->len < sizeof(sbuf) ? sbuf : xmalloc(a->len + 1), *end;
-    memcpy(buf, a->ptr, a->len);
-    buf[a->len] = '\0';
-    errno = 0;
-    unsigned long v = strtoul(buf, &end, 10);
-    bool ok = !isspace((unsigned char)buf[0]) && end[0] == '\0' && errno != ERANGE;
-    if (buf != sbuf)
-        free(buf);
-    *out = v;
-    return ok;
-}
 
-struct scan_acc {
-    struct entry **items;
-    size_t n, cap;
-};
-
-static void scan_cb(void *arg, struct entry *e)
-{
-    struct scan_acc *a = arg;
-    if (a->n == a->cap) {
-        a->cap = a->cap ? 2 * a->cap : 16;
-        a->items = realloc(a->items, a->cap * sizeof(*a->items));
-        if (!a->items)
-            abort();
-    }
-    a->items[a->n++] = e;
-}
 
 /* ZSCAN key cursor [MATCH pattern] [COUNT count]: Redis's
  * scanGenericCommand. A listpack is returned whole with cursor 0 (scores
@@ -2458,8 +2421,8 @@ static void scan_cb(void *arg, struct entry *e)
 void cmd_zscan(struct cmd_ctx *c)
 {
     uint64_t cursor;
-    if (!parse_cursor(&c->argv[2], &cursor))
-        return reply_error(c->out, "ERR invalid cursor");
+    if (!arg_cursor(c, 2, &cursor))
+        return;
     struct zkey k;
     int found = zkey_get(c, 1, LOOKUP_NONE, &k);
     if (found < 0)
@@ -2474,13 +2437,13 @@ void cmd_zscan(struct cmd_ctx *c)
     size_t plen = 0;
     for (int i = 3; i < c->argc;) {
         int left = c->argc - i;
-        if (opt_is(c, i, "count") && left >= 2) {
+        if (arg_opt(c, i, "count") && left >= 2) {
             if (!arg_ll(c, i + 1, &count, NULL))
                 return;
             if (count < 1)
                 return reply_error(c->out, ERR_SYNTAX);
             i += 2;
-        } else if (opt_is(c, i, "match") && left >= 2) {
+        } else if (arg_opt(c, i, "match") && left >= 2) {
             pat = c->argv[i + 1].ptr;
             plen = c->argv[i + 1].len;
             if (plen == 1 && pat[0] == '*')
@@ -2516,17 +2479,17 @@ void cmd_zscan(struct cmd_ctx *c)
         return;
     }
 
-    struct scan_acc acc = {NULL, 0, 0};
+    struct entry_vec acc = {NULL, 0, 0};
     long long maxiter = count * 20; /* Redis: 10 x COUNT, counted in items */
     do {
-        cursor = dict_scan(&k.z.zs->dict, cursor, scan_cb, &acc);
+        cursor = dict_scan(&k.z.zs->dict, cursor, entry_vec_push, &acc);
     } while (cursor && maxiter-- && (long long)acc.n < count);
     size_t n = 0;
     for (size_t i = 0; i < acc.n; i++) {
         size_t ml;
-        const char *m = entry_key(acc.items[i], &ml);
+        const char *m = entry_key(acc.v[i], &ml);
         if (!pat || store_match(pat, plen, m, ml, false))
-            acc.items[n++] = acc.items[i];
+            acc.v[n++] = acc.v[i];
     }
     char cbuf[24];
     int cl = snprintf(cbuf, sizeof(cbuf), "%llu", (unsigned long long)cursor);
@@ -2536,10 +2499,10 @@ void cmd_zscan(struct cmd_ctx *c)
     for (size_t i = 0; i < n; i++) {
         char sbuf[64];
         size_t ml;
-        const char *m = entry_key(acc.items[i], &ml);
+        const char *m = entry_key(acc.v[i], &ml);
         reply_bulk(c->out, m, ml);
-        int sl = resp_format_double(sbuf, sizeof(sbuf), ent_score(acc.items[i]));
+        int sl = resp_format_double(sbuf, sizeof(sbuf), ent_score(acc.v[i]));
         reply_bulk(c->out, sbuf, (size_t)sl);
     }
-    free(acc.items);
+    free(acc.v);
 }
