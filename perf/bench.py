@@ -733,6 +733,8 @@ def write_results(table, raw):
     path = os.path.join(REPO, "perf", "RESULTS.md")
     date = datetime.date.today().isoformat()
     mode = "dry run" if DRY_RUN else ("quick" if QUICK else "full")
+    if sorted(SECTIONS) != ["expiry", "memory", "throughput"]:
+        mode += " " + "+".join(SECTIONS)  # a partial run keeps the full one's section
     tag = "%s %s" % (date, mode)
     rv, sha = versions()
     body = "\n".join([
@@ -758,17 +760,24 @@ def write_results(table, raw):
         "</details>",
         "<!-- bench:end %s -->" % tag,
     ])
+    replace_section("<!-- bench:begin %s -->" % tag, "<!-- bench:end %s -->" % tag, body)
+    log("wrote section \"%s\" to %s" % (tag, path))
+
+
+def replace_section(begin, end, body):
+    """Put body (which starts with begin and ends with end) into
+    perf/RESULTS.md in place of the section between those markers, or at the
+    end of the file when there is none."""
+    path = os.path.join(REPO, "perf", "RESULTS.md")
     with open(path) as f:
         text = f.read()
-    pat = re.compile(r"<!-- bench:begin %s -->.*?<!-- bench:end %s -->" %
-                     (re.escape(tag), re.escape(tag)), re.S)
+    pat = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
     if pat.search(text):
         text = pat.sub(lambda _m: body, text)
     else:
         text = text.rstrip("\n") + "\n\n" + body + "\n"
     with open(path, "w") as f:
         f.write(text)
-    log("wrote section \"%s\" to %s" % (tag, path))
 
 
 def cpu_stat():

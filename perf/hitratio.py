@@ -151,7 +151,6 @@ def report(res, skews, combos):
 
 
 def write(table, la0):
-    path = os.path.join(REPO, "perf", "RESULTS.md")
     begin, end = "<!-- hitratio:begin -->", "<!-- hitratio:end -->"
     rv, sha = B.versions()
     body = "\n".join([
@@ -169,12 +168,7 @@ def write(table, la0):
         "* Requests/s is bounded by the Python client; server CPU per request is the "
         "server's utime+stime over the counted part.", "",
         table, "", end])
-    text = open(path).read()
-    if begin in text:
-        text = text[:text.index(begin)] + body + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + body + "\n"
-    open(path, "w").write(text)
+    B.replace_section(begin, end, body)
     B.log("wrote the hit-ratio section of perf/RESULTS.md")
 
 

@@ -132,13 +132,7 @@ def main():
             "stall = the longest PING round trip from the delete on, minus the median "
             "before it (medians over rounds). Command = the delete's own round trip. "
             "Server on CPU 0, client on CPU 1." % ARGS.elements, "", table, "", end])
-        path = os.path.join(REPO, "perf", "RESULTS.md")
-        text = open(path).read()
-        if begin in text:
-            text = text[:text.index(begin)] + body + text[text.index(end) + len(end):]
-        else:
-            text = text.rstrip("\n") + "\n\n" + body + "\n"
-        open(path, "w").write(text)
+        B.replace_section(begin, end, body)
 
 
 if __name__ == "__main__":
