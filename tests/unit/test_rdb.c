@@ -22,6 +22,16 @@ Test(rdb_blocks, crc64_jones_check_value)
     /* Incremental equals whole. */
     uint64_t c = rdb_crc64(0, "1234", 4);
     cr_assert_eq(rdb_crc64(c, "56789", 5), 0xe9c6d914c4b8d9caULL);
+    /* The 8-bytes-at-a-time path equals the byte path, at any offset. */
+    unsigned char buf[1000];
+    for (size_t i = 0; i < sizeof(buf); i++)
+        buf[i] = (unsigned char)(i * 131 + 7);
+    for (size_t off = 0; off < 9; off++) {
+        uint64_t whole = rdb_crc64(0, buf + off, sizeof(buf) - off), bytes = 0;
+        for (size_t i = off; i < sizeof(buf); i++)
+            bytes = rdb_crc64(bytes, buf + i, 1);
+        cr_assert_eq(whole, bytes);
+    }
 }
 
 static void hex(const unsigned char *d, char *out)
