@@ -10,7 +10,7 @@ trip in the window around the delete, minus the median one before it.
 Server pinned to CPU 0, client to CPU 1; ports 7300-7399 (perf/bench.py's);
 servers stopped by PID.
 
-usage: perf/lazyfree.py [--sluiced PATH] [--elements N] [--rounds R] [--write]
+usage: perf/lazyfree.py [--sluiced PATH] [--elements N] [--rounds R] [--server-cpus 0,1] [--write]
 """
 import argparse
 import datetime
@@ -29,6 +29,9 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--sluiced", default=os.path.join(REPO, "build/dataplane/sluiced"))
 ap.add_argument("--elements", type=int, default=1000000)
 ap.add_argument("--rounds", type=int, default=3)
+ap.add_argument("--server-cpus", default="0",
+                help="CPUs of the server process (its dataplane worker is on CPU 0): "
+                     "'0,1' lets the lazy-free thread run beside the worker")
 ap.add_argument("--write", action="store_true")
 ARGS = ap.parse_args()
 os.environ.setdefault("BENCH_REPO", REPO)
@@ -68,7 +71,7 @@ def ping_rtts(port, stop, out):
 
 
 def measure(role, kind, delete):
-    B.SERVER_CPU = "0"
+    B.SERVER_CPU = ARGS.server_cpus
     s = B.start_server(role, WORKDIR)
     try:
         r = redis.Redis(port=s.port)
@@ -131,7 +134,8 @@ def main():
             "* One collection of %d elements; a second connection PINGs back to back; "
             "stall = the longest PING round trip from the delete on, minus the median "
             "before it (medians over rounds). Command = the delete's own round trip. "
-            "Server on CPU 0, client on CPU 1." % ARGS.elements, "", table, "", end])
+            "Server process on CPUs %s (sluiced's worker on CPU 0), client on CPU 1." % (
+                ARGS.elements, ARGS.server_cpus), "", table, "", end])
         B.replace_section(begin, end, body)
 
 

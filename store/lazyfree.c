@@ -10,6 +10,7 @@
  * The thread starts on first use.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -30,6 +31,11 @@ static pthread_once_t started = PTHREAD_ONCE_INIT;
 static void *lazy_main(void *arg)
 {
     (void)arg;
+    /* Freeing is never urgent: as SCHED_IDLE the thread yields its CPU to a
+     * worker at once. Best of all it runs on a core no worker uses
+     * (dataplane-cores leaves the others to it). */
+    struct sched_param sp = {0};
+    pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
     store_mem_register_thread();
     for (;;) {
         pthread_mutex_lock(&lock);

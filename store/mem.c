@@ -68,7 +68,7 @@ size_t store_arena_allocated(int arena)
  * an madvise over those pages only. */
 void store_arena_trim(int arena, size_t threshold)
 {
-    if (arena < 0)
+    if (arena < 0 || lazyfree_pending())
         return;
     uint64_t epoch = 1;
     size_t len = sizeof(epoch);
@@ -80,3 +80,4 @@ void store_arena_trim(int arena, size_t threshold)
     snprintf(name, sizeof(name), "arena.%d.purge", arena);
     mallctl(name, NULL, NULL, NULL, 0);
 }
+

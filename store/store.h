@@ -345,7 +345,8 @@ void store_mem_stats(struct mem_stats *m);
 int store_arena_bind(void);
 /* Bytes allocated from one arena (jemalloc's own statistics). */
 size_t store_arena_allocated(int arena);
-/* Purge the arena's dirty pages when more than threshold bytes. */
+/* Purge the arena's dirty pages when more than threshold bytes (not while
+ * the lazy-free thread is freeing into it). */
 void store_arena_trim(int arena, size_t threshold);
 
 /* Glob-style match with Redis's rules (* ? [a-z] [^x] \x), nocase optional. */
