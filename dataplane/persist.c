@@ -376,6 +376,15 @@ void cmd_bgsave(struct cmd_ctx *c)
 
 /* ---- load ---- */
 
+static void load_progress(void *arg, size_t done, size_t total, uint64_t keys)
+{
+    int64_t t0 = *(int64_t *)arg, el = mstime() - t0;
+    double frac = total ? (double)done / (double)total : 1;
+    log_msg(LL_NOTICE, "Loading RDB: %.0f%% (%llu keys, %.1f s elapsed, about %.0f s left)",
+            frac * 100, (unsigned long long)keys, (double)el / 1000,
+            frac > 0 ? (double)el / 1000 * (1 - frac) / frac : 0);
+}
+
 static int load_file(const char *path, struct shard *const *shards, int n, bool at_start)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -411,7 +420,8 @@ static int load_file(const char *path, struct shard *const *shards, int n, bool 
     int64_t t0 = mstime();
     char err[512];
     struct rdb_load_stats ls;
-    struct rdb_load_opts o = {.route = n > 1 ? shard_of_key : NULL, .now_ms = t0};
+    struct rdb_load_opts o = {.route = n > 1 ? shard_of_key : NULL, .now_ms = t0,
+                              .progress = load_progress, .progress_arg = &t0};
     int r = rdb_load_mem(buf, len, shards, n, &o, &ls, err, sizeof(err));
     if (map)
         munmap(map, len);

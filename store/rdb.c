@@ -1842,8 +1842,13 @@ int rdb_load_mem(const unsigned char *buf, size_t len, struct shard *const *shar
     st->version = ver;
     l.p += 9;
     int64_t expire = -1;
+    size_t next_progress = RDB_PROGRESS_BYTES;
     for (;;) {
         unsigned type;
+        if (o && o->progress && (size_t)(l.p - buf) >= next_progress) {
+            o->progress(o->progress_arg, (size_t)(l.p - buf), len, st->keys);
+            next_progress += RDB_PROGRESS_BYTES;
+        }
         if (!rd_u8(&l, &type))
             return -1;
         uint64_t v, v2;

@@ -72,7 +72,11 @@ struct rdb_load_opts {
     struct shard *(*route)(const void *key, size_t len);
     int64_t now_ms;       /* keys whose expiry is <= now_ms are skipped */
     bool allow_dup;       /* a key already present is replaced (else an error) */
+    /* Called about every RDB_PROGRESS_BYTES of input (NULL: never). */
+    void (*progress)(void *arg, size_t done, size_t total, uint64_t keys);
+    void *progress_arg;
 };
+#define RDB_PROGRESS_BYTES (64u << 20)
 
 struct rdb_load_stats {
     int version;
