@@ -183,8 +183,9 @@ def redis_argv(port):
 def sluice_argv(port):
     if DRY_RUN:
         return redis_argv(port)
+    # --save '' as redis-server gets: no snapshot may pause a measurement.
     return [SLUICED, "--port", str(port), "--bind", "127.0.0.1",
-            "--dataplane-cores", "0"] + SLUICED_ARGS
+            "--dataplane-cores", "0", "--save", ""] + SLUICED_ARGS
 
 
 ROLES = {"redis": redis_argv, "sluice": sluice_argv}

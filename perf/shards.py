@@ -86,7 +86,7 @@ def argv_for(role):
     if cores is None:
         return B.redis_argv
     return lambda port: [SLUICED, "--port", str(port), "--bind", "127.0.0.1",
-                         "--dataplane-cores", cores] + EXTRA_ARGS.get(role, [])
+                         "--dataplane-cores", cores, "--save", ""] + EXTRA_ARGS.get(role, [])
 
 
 B.ROLES = {r: argv_for(r) for r in SERVERS}

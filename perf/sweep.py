@@ -69,7 +69,7 @@ class Server:
                    "--save", "", "--appendonly", "no"]
         else:
             cmd = [args.sluiced, "--port", str(self.port), "--bind", "127.0.0.1",
-                   "--dataplane-cores", "0"]
+                   "--dataplane-cores", "0", "--save", ""]
         self.proc = subprocess.Popen(["taskset", "-c", "0"] + cmd, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, cwd="/tmp")
         wait_port(self.port, self.proc)
