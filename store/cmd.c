@@ -117,6 +117,33 @@ bad:
     return false;
 }
 
+bool arg_scan_opts(struct cmd_ctx *c, int i, long long *count, const char **pat, size_t *plen,
+                   const struct resp_arg **type)
+{
+    for (; i < c->argc; i += 2) {
+        bool has_value = c->argc - i >= 2;
+        if (arg_opt(c, i, "count") && has_value) {
+            if (!arg_ll(c, i + 1, count, NULL))
+                return false;
+            if (*count < 1) {
+                reply_error(c->out, ERR_SYNTAX);
+                return false;
+            }
+        } else if (arg_opt(c, i, "match") && has_value) {
+            const struct resp_arg *p = &c->argv[i + 1];
+            bool star = p->len == 1 && p->ptr[0] == '*';
+            *pat = star ? NULL : p->ptr;
+            *plen = star ? 0 : p->len;
+        } else if (type && arg_opt(c, i, "type") && has_value) {
+            *type = &c->argv[i + 1];
+        } else {
+            reply_error(c->out, ERR_SYNTAX);
+            return false;
+        }
+    }
+    return true;
+}
+
 void entry_vec_push(void *vec, struct entry *e)
 {
     struct entry_vec *a = vec;

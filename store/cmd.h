@@ -118,6 +118,12 @@ bool arg_opt(const struct cmd_ctx *c, int i, const char *word);
  * is 0); on failure replies "ERR invalid cursor". */
 bool arg_cursor(struct cmd_ctx *c, int i, uint64_t *cursor);
 
+/* SCAN-family options from argument i on: COUNT n (>= 1), MATCH pattern
+ * ("*" leaves *pat NULL: everything), and with type non-NULL TYPE name
+ * (SCAN only). Replies Redis's error and returns false on a bad one. */
+bool arg_scan_opts(struct cmd_ctx *c, int i, long long *count, const char **pat, size_t *plen,
+                   const struct resp_arg **type);
+
 /* Entries gathered by one dict_scan step (entry_vec_push is its callback). */
 struct entry_vec {
     struct entry **v;

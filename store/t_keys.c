@@ -384,28 +384,13 @@ void cmd_scan(struct cmd_ctx *c)
     long long count = 10;
     const char *pat = NULL;
     size_t plen = 0;
-    int type = SCAN_ANY_TYPE;
 
     if (!arg_cursor(c, 1, &cursor))
         return;
-    for (int i = 2; i < c->argc; i += 2) {
-        bool has_value = c->argc - i >= 2;
-        if (arg_opt(c, i, "count") && has_value) {
-            if (!arg_ll(c, i + 1, &count, NULL))
-                return;
-            if (count < 1)
-                return reply_error(c->out, ERR_SYNTAX);
-        } else if (arg_opt(c, i, "match") && has_value) {
-            const struct resp_arg *p = &c->argv[i + 1];
-            bool star = p->len == 1 && p->ptr[0] == '*';
-            pat = star ? NULL : p->ptr;
-            plen = star ? 0 : p->len;
-        } else if (arg_opt(c, i, "type") && has_value) {
-            type = scan_type(&c->argv[i + 1]);
-        } else {
-            return reply_error(c->out, ERR_SYNTAX);
-        }
-    }
+    const struct resp_arg *tname = NULL;
+    if (!arg_scan_opts(c, 2, &count, &pat, &plen, &tname))
+        return;
+    int type = tname ? scan_type(tname) : SCAN_ANY_TYPE;
 
     /* Several shards: the low SCAN_SHARD_BITS of the cursor name the shard
      * being scanned and the rest is that shard's own cursor; a finished

@@ -1139,22 +1139,8 @@ void cmd_sscan(struct cmd_ctx *c)
         }
         return;
     }
-    for (int i = 3; i < c->argc; i += 2) {
-        bool has_value = c->argc - i >= 2;
-        if (arg_opt(c, i, "count") && has_value) {
-            if (!arg_ll(c, i + 1, &count, NULL))
-                return;
-            if (count < 1)
-                return reply_error(c->out, ERR_SYNTAX);
-        } else if (arg_opt(c, i, "match") && has_value) {
-            const struct resp_arg *p = &c->argv[i + 1];
-            bool star = p->len == 1 && p->ptr[0] == '*';
-            pat = star ? NULL : p->ptr;
-            plen = star ? 0 : p->len;
-        } else {
-            return reply_error(c->out, ERR_SYNTAX);
-        }
-    }
+    if (!arg_scan_opts(c, 3, &count, &pat, &plen, NULL))
+        return;
 
     /* Gather the candidates as member references, then filter. */
     struct mref *v;

@@ -2435,24 +2435,8 @@ void cmd_zscan(struct cmd_ctx *c)
     long long count = 10;
     const char *pat = NULL;
     size_t plen = 0;
-    for (int i = 3; i < c->argc;) {
-        int left = c->argc - i;
-        if (arg_opt(c, i, "count") && left >= 2) {
-            if (!arg_ll(c, i + 1, &count, NULL))
-                return;
-            if (count < 1)
-                return reply_error(c->out, ERR_SYNTAX);
-            i += 2;
-        } else if (arg_opt(c, i, "match") && left >= 2) {
-            pat = c->argv[i + 1].ptr;
-            plen = c->argv[i + 1].len;
-            if (plen == 1 && pat[0] == '*')
-                pat = NULL;
-            i += 2;
-        } else {
-            return reply_error(c->out, ERR_SYNTAX);
-        }
-    }
+    if (!arg_scan_opts(c, 3, &count, &pat, &plen, NULL))
+        return;
 
     if (k.z.enc == ENC_LISTPACK) {
         unsigned long n = 0;
