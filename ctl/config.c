@@ -55,7 +55,7 @@ static const struct cfg_option options[] = {
      "Run in the background (fork, detach, write pidfile)."},
     {"databases", CFG_INT, CFG_IMMUTABLE, "16", 1, INT_MAX, 0, 0, NULL, I(databases), NULL,
      "Number of logical databases (SELECT 0 .. databases-1)."},
-    {"dbfilename", CFG_STRING, 0, "dump.rdb", 0, 0, 0, 0, NULL, I(dbfilename), NULL,
+    {"dbfilename", CFG_STRING, CFG_PROTECTED, "dump.rdb", 0, 0, 0, 0, NULL, I(dbfilename), NULL,
      "Name of the RDB snapshot file, inside dir."},
     {"dataplane-batch-usec", CFG_INT, 0, "50", 0, 1000, 0, 0, NULL, I(dataplane_batch_usec), NULL,
      "Under load (a loop turn that had several completions), wait up to this\n"
@@ -66,8 +66,12 @@ static const struct cfg_option options[] = {
      check_cores,
      "CPU cores for dataplane workers, e.g. \"2\" or \"2,3\" or \"2-5\": one worker\n"
      "pinned to each. Empty: one unpinned worker."},
-    {"dir", CFG_STRING, 0, ".", 0, 0, 0, 0, NULL, I(dir), NULL,
+    {"dir", CFG_STRING, CFG_PROTECTED, ".", 0, 0, 0, 0, NULL, I(dir), NULL,
      "Working directory: snapshots and the append-only files go here."},
+    {"enable-protected-configs", CFG_ENUM, CFG_IMMUTABLE, "no", 0, 0, 0, 0, debug_names,
+     I(enable_protected_configs), NULL,
+     "Allow CONFIG SET of protected options (dir, dbfilename): no, yes, or local\n"
+     "(only from loopback and Unix socket connections), as in Redis 7."},
     {"enable-debug-command", CFG_ENUM, CFG_IMMUTABLE, "no", 0, 0, 0, 0, debug_names,
      I(enable_debug_command), NULL,
      "Allow the DEBUG command: no, yes, or local (only from loopback and Unix\n"

@@ -37,6 +37,7 @@ struct sluice_config {
     long long client_query_buffer_limit;
     long long hz;
     int enable_debug_command; /* 0 no, 1 yes, 2 local */
+    int enable_protected_configs; /* the same */
     long long dataplane_batch_usec;
     long long hash_max_listpack_entries, hash_max_listpack_value;
     long long set_max_intset_entries;
@@ -60,6 +61,7 @@ enum cfg_type { CFG_BOOL, CFG_INT, CFG_MEMORY, CFG_STRING, CFG_ENUM, CFG_OCTAL }
 enum {
     CFG_IMMUTABLE = 1u << 0, /* only from the config file / command line */
     CFG_CLAMP = 1u << 1,     /* accepted values are clamped to [lo, hi] */
+    CFG_PROTECTED = 1u << 2, /* CONFIG SET only with enable-protected-configs */
 };
 
 struct cfg_option {

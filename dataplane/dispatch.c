@@ -275,6 +275,10 @@ void dispatch(struct client *c, int argc, const struct resp_arg *argv)
         }
         return refuse(c, "ERR wrong number of arguments for '%s' command", cmd_fullname(cmd));
     }
+    /* stop-writes-on-bgsave-error: writes (and PING, as Redis) are refused
+     * while the last background save failed. */
+    if (((cmd->flags & CMD_WRITE) || cmd->fn == cmd_ping) && persist_writes_refused())
+        return refuse(c, "%s", PERSIST_ERR_MISCONF);
     if (store_evict.maxmemory && may_grow(c, cmd) && !mem_admit(c->w)) {
         if (cmd->fn == cmd_exec) {
             multi_reset(c);

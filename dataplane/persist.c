@@ -151,7 +151,7 @@ static uint64_t dirty_total(void)
 {
     uint64_t n = atomic_load(&dirty_carry);
     for (int i = 0; i < server.nworkers; i++)
-        n += __atomic_load_n(&server.workers[i].shard->dirty, __ATOMIC_RELAXED);
+        n += shard_dirty(server.workers[i].shard);
     return n;
 }
 
@@ -217,8 +217,8 @@ static bool write_temp(struct temp_file *t, const char *prefix, struct shard *co
     }
     t->zeroed = 0;
     for (int i = 0; i < n; i++) {
-        t->zeroed += shards[i]->dirty;
-        shards[i]->dirty = 0;
+        t->zeroed += shard_dirty(shards[i]);
+        shard_dirty_set(shards[i], 0);
     }
     t->carry_taken = atomic_load(&dirty_carry);
     return true;
@@ -445,7 +445,7 @@ static int load_file(const char *path, struct shard *const *shards, int n, bool 
     atomic_store(&st.loaded, ls.keys);
     atomic_store(&st.expired, ls.expired);
     for (int i = 0; i < n; i++)
-        shards[i]->dirty = 0;
+        shard_dirty_set(shards[i], 0);
     return 0;
 }
 
@@ -589,7 +589,7 @@ static void debug_reload(struct cmd_ctx *c, struct shard *const *sh, int n)
     if (r != 0)
         return reply_error(c->out, "ERR Error trying to load the RDB dump");
     for (int i = 0; i < n; i++)
-        sh[i]->dirty = 0;
+        shard_dirty_set(sh[i], 0);
     log_msg(LL_WARNING, "DB reloaded by DEBUG RELOAD");
     reply_ok(c->out);
 }

@@ -946,6 +946,11 @@ void cmd_info(struct cmd_ctx *c)
                   f.used ? (double)f.rss / (double)f.used : 0,
                   (long long)f.rss - (long long)f.used, f.clients, lazyfree_pending());
     }
+    if (want_section(c, "persistence", true)) {
+        char pb[2048];
+        persist_info(pb, sizeof(pb));
+        sb_printf(&b, "# Persistence\r\n%s\r\n", pb);
+    }
     if (want_section(c, "stats", true)) {
         uint64_t expired = 0, hits = 0, misses = 0, evicted = 0, cpu = 0;
         for (int w = 0; w < server.nworkers; w++) {
@@ -1062,6 +1067,8 @@ static void config_get(struct cmd_ctx *c)
     }
 }
 
+static bool is_local_client(struct client *k);
+
 static void config_set(struct cmd_ctx *c)
 {
     char err[512];
@@ -1085,6 +1092,13 @@ static void config_set(struct cmd_ctx *c)
                                     "ERR CONFIG SET failed (possibly related to argument '%.*s') - "
                                     "duplicate parameter",
                                     (int)c->argv[i].len, c->argv[i].ptr);
+        if ((o->flags & CFG_PROTECTED) &&
+            !(config.enable_protected_configs == 1 ||
+              (config.enable_protected_configs == 2 && is_local_client(cl(c)))))
+            return reply_errorf(c->out,
+                                "ERR CONFIG SET failed (possibly related to argument '%.*s') - "
+                                "can't set protected config",
+                                (int)c->argv[i].len, c->argv[i].ptr);
         set[nset++] = o;
     }
     /* Apply; on failure restore the values already changed. */

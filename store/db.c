@@ -250,7 +250,7 @@ void db_unblock(struct db *db, const void *key, size_t klen, struct store_waiter
 
 void db_changed(struct shard *s, struct db *db, const void *key, size_t klen, uint64_t n)
 {
-    s->dirty += n;
+    shard_dirty_add(s, n);
     touch_key(db, key, klen);
     key_ready(db, key, klen);
 }
@@ -260,7 +260,7 @@ struct entry *db_unlink_ref(struct shard *s, struct db *db, struct entry **ref)
     struct entry *e = dict_unlink(&db->keys, ref);
     account_remove(db, e);
     touch_entry(db, e);
-    s->dirty++;
+    shard_dirty_add(s, 1);
     return e;
 }
 
@@ -303,7 +303,7 @@ void db_replace(struct shard *s, struct db *db, struct entry **ref, struct entry
     store_clock_new(s, e, old);
     entry_free(old);
     touch_entry(db, e);
-    s->dirty++;
+    shard_dirty_add(s, 1);
     if (dict_size(&db->blocked)) {
         size_t klen;
         const char *key = entry_key(e, &klen);
@@ -325,7 +325,7 @@ struct entry *db_set(struct shard *s, struct db *db, struct entry *e)
     dict_add(&db->keys, e);
     account_add(db, e);
     touch_entry(db, e);
-    s->dirty++;
+    shard_dirty_add(s, 1);
     key_ready(db, key, klen);
     return e;
 }
@@ -349,7 +349,7 @@ struct entry *db_set_expire(struct shard *s, struct db *db, struct entry **ref, 
     account_add(db, e);
     free(old); /* the value moved to e */
     touch_entry(db, e);
-    s->dirty++;
+    shard_dirty_add(s, 1);
     return e;
 }
 
@@ -357,7 +357,7 @@ uint64_t db_size(const struct db *db) { return dict_size(&db->keys); }
 
 static void flush(struct shard *s, struct db *db, bool lazy)
 {
-    s->dirty += dict_size(&db->keys);
+    shard_dirty_add(s, dict_size(&db->keys));
     dict_foreach(&db->watched, touch_if_present, db);
     if (lazy)
         lazyfree_table(&db->keys);

@@ -115,6 +115,22 @@ struct shard {
     int arena;                     /* the jemalloc arena of its worker, or -1 */
 };
 
+/* shard->dirty is written only by the thread holding the shard and read by
+ * worker 0's save-rule check (persist.c) without holding it: relaxed atomic
+ * loads and stores, no read-modify-write needed. */
+static inline uint64_t shard_dirty(const struct shard *s)
+{
+    return __atomic_load_n(&s->dirty, __ATOMIC_RELAXED);
+}
+static inline void shard_dirty_set(struct shard *s, uint64_t v)
+{
+    __atomic_store_n(&s->dirty, v, __ATOMIC_RELAXED);
+}
+static inline void shard_dirty_add(struct shard *s, uint64_t n)
+{
+    shard_dirty_set(s, shard_dirty(s) + n);
+}
+
 /* ---- hashing and the table (dict.c) ---- */
 
 uint64_t store_hash(uint64_t seed, const void *key, size_t len);

@@ -246,7 +246,7 @@ static struct sbuf *bit_string_for_write(struct cmd_ctx *c, size_t nbytes, bool 
 {
     struct shard *s = c->shard;
     const struct resp_arg *key = &c->argv[1];
-    uint64_t dirty = s->dirty;
+    uint64_t dirty = shard_dirty(s);
     struct entry **ref, *e;
     struct sbuf *b;
     bool wrongtype;
@@ -280,7 +280,7 @@ static struct sbuf *bit_string_for_write(struct cmd_ctx *c, size_t nbytes, bool 
         }
         db_replace(s, c->db, ref, n);
     }
-    s->dirty = dirty;
+    shard_dirty_set(s, dirty);
     return b;
 }
 

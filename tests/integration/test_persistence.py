@@ -522,7 +522,7 @@ def test_config_set_dir_moves_the_file(start_server, tmpdir_):
     b = os.path.join(tmpdir_, "b")
     os.makedirs(a)
     os.makedirs(b)
-    s = sluiced(start_server, a)
+    s = sluiced(start_server, a, "--enable-protected-configs", "local")
     c = s.client()
     assert c.config_get("dir")["dir"] == os.path.realpath(a)
     c.config_set("dir", b)
@@ -682,7 +682,7 @@ def test_function_libraries_in_a_redis_dump_are_skipped(start_server, oracle, tm
 
 
 def test_config_set_save_and_dbfilename_apply_at_runtime(start_server, tmpdir_):
-    s = sluiced(start_server, tmpdir_, "--save", "")
+    s = sluiced(start_server, tmpdir_, "--save", "", "--enable-protected-configs", "yes")
     c = s.client()
     c.config_set("dbfilename", "other.rdb")
     c.set("a", "1")
@@ -722,3 +722,12 @@ def test_idle_and_freq_records_under_lru_lfu(start_server, oracle, tmpdir_, poli
         s.kill()
         s2 = sluiced(start_server, a, "--maxmemory-policy", policy)
         assert s2.client().object("idletime", "str") >= 2
+
+
+def test_dir_and_dbfilename_are_protected_configs_as_in_redis(start_server, tmpdir_):
+    s = sluiced(start_server, tmpdir_)
+    c = s.client()
+    for name, value in (("dir", "/tmp"), ("dbfilename", "x.rdb")):
+        with pytest.raises(redis.ResponseError, match="can't set protected config"):
+            c.config_set(name, value)
+    assert c.config_get("dbfilename")["dbfilename"] == "dump.rdb"
