@@ -94,6 +94,10 @@ ap.add_argument("--retries", type=int, default=1,
                 help="redo a run at most this often when other processes "
                      "used CPU 0 or 1 for more than 10%% of it")
 ap.add_argument("--write", action="store_true")
+ap.add_argument("--keep-other", action="store_true",
+                help="with --write: sections not run this time (see --only) "
+                     "keep their per-round values from the section already "
+                     "in perf/RESULTS.md, and the section says so")
 ap.add_argument("--note", default="")
 ap.add_argument("--quiet-wait", type=float, default=10.0,
                 help="max seconds to wait for an idle machine before a run")
@@ -586,7 +590,49 @@ they include each key's own overhead (key string, dict entry, object header)
 spread over its 5 elements."""
 
 
-def write(table, res, la0, sluiced_desc):
+def previous_section():
+    """(text, per-round values) of the types section in RESULTS.md."""
+    try:
+        with open(os.path.join(REPO, "perf", "RESULTS.md")) as f:
+            text = f.read()
+    except OSError:
+        return "", {}
+    m = re.search(r"<!-- types:begin -->.*?<!-- types:end -->", text, re.S)
+    if not m:
+        return "", {}
+    vals = {}
+    blk = re.search(r"```\n(.*?)```", m.group(0), re.S)
+    for line in (blk.group(1).splitlines() if blk else []):
+        mm = re.match(r"(.+) / (\w+): (\[.*\])$", line)
+        if mm:
+            vals.setdefault(mm.group(1), {})[mm.group(2)] = json.loads(mm.group(3))
+    return m.group(0), vals
+
+
+def keep_other(res, only):
+    """Merge the previous section's values for sections not run now; returns
+    a line for the report, or None."""
+    prev, vals = previous_section()
+    kept = [k for k in vals if k not in res and
+            ("memory" if k.startswith("mem ") else "throughput") not in only]
+    for k in kept:
+        res[k] = vals[k]
+    if not kept:
+        return None
+    n = re.search(r"one key holding (\d+) elements", prev)
+    if n and any(k.startswith("mem ") for k in kept):
+        global MEM_N      # only the report's wording uses it from here on
+        MEM_N = int(n.group(1))
+    cmd = re.search(r"\* Command: (.*)", prev)
+    head = re.search(r"^## (.*)", prev, re.M)
+    return ("%s carried over from the previous run of this section (%s; "
+            "command %s)" % (
+                " and ".join(sorted({"memory tables" if k.startswith("mem ")
+                                     else "throughput tables" for k in kept})),
+                head.group(1) if head else "?", cmd.group(1) if cmd else "?"))
+
+
+def write(table, res, la0, sluiced_desc, carried=None):
     path = os.path.join(REPO, "perf", "RESULTS.md")
     date = datetime.date.today().isoformat()
     rv, sha = B.versions()
@@ -594,14 +640,16 @@ def write(table, res, la0, sluiced_desc):
     body = "\n".join([
         "<!-- types:begin -->",
         "## %s data types: LPUSH/LPOP/SADD/HSET/ZADD/ZRANGE and memory per "
-        "element (%s, %d round%s, memory %d)" % (
+        "element (%s, %d round%s, memory %s)" % (
             date, mode, ARGS.rounds, "" if ARGS.rounds == 1 else "s",
-            ARGS.mem_rounds), "",
+            "carried over" if carried and "memory" in carried
+            else ARGS.mem_rounds), "",
         "* Command: `/usr/bin/python3 perf/types.py %s`" %
         " ".join(shlex.quote(a) for a in sys.argv[1:]),
         "* Machine: %s; load average %s at start, %s at end" % (
             B.machine(), la0, B.loadavg()),
-    ] + (["* Note: %s" % ARGS.note] if ARGS.note else []) + [
+    ] + (["* Note: %s" % ARGS.note] if ARGS.note else []) + (
+        ["* Note: %s" % carried] if carried else []) + [
         "* redis: %s (`--save '' --appendonly no`)" % rv,
         "* sluice: %s, `--dataplane-cores 0 --save ''`; repository HEAD %s%s" % (
             sluiced_desc, sha, " (the working tree had other engineers' "
@@ -701,10 +749,12 @@ def main():
                                     ConnectionError) as e:
                                 B.note("%s: memory %s %s failed: %s" % (
                                     role, kind, shape, e))
+        carried = keep_other(res, only) if ARGS.write and ARGS.keep_other \
+            else None
         table = report(res, encs)
         print(table)
         if ARGS.write:
-            write(table, res, la0, sluiced_desc)
+            write(table, res, la0, sluiced_desc, carried)
     finally:
         for s in list(B.live_servers):
             B.stop_server(s)
