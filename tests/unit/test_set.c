@@ -150,7 +150,7 @@ Test(intset, random_ops_match_sorted_array_model)
         else if (kind < 8)
             v = (int64_t)(rand() % 200000) - 100000;
         else
-            v = ((int64_t)rand() << 33) * ((rand() & 1) ? 1 : -1);
+            v = (int64_t)((uint64_t)rand() << 33) * ((rand() & 1) ? 1 : -1);
         bool in = bsearch(&v, model, n, sizeof(*model), cmp64) != NULL;
         cr_assert_eq(intset_find(is, v), in);
         if (rand() % 3 && n < N) {
