@@ -524,8 +524,36 @@ void reply_int(struct reply *r, long long v)
     reply_header(r, ':', v);
 }
 
+/* Decimal digits of v written at d (at most 20); returns how many. */
+static size_t put_u64(char *d, unsigned long long v)
+{
+    size_t len = 1;
+    for (unsigned long long x = v; x >= 10; x /= 10)
+        len++;
+    for (size_t i = len; i-- > 0; v /= 10)
+        d[i] = (char)('0' + v % 10);
+    return len;
+}
+
 void reply_bulk(struct reply *r, const void *p, size_t n)
 {
+    struct reply_chunk *c = r->tail;
+    /* Most bulks fit the tail chunk: write header, bytes and CRLF in place
+     * with one room check instead of three appends. */
+    if (c && c->cap - c->len >= n + 26) {
+        char *start = c->data + c->len, *d = start;
+        *d++ = '$';
+        d += put_u64(d, n);
+        *d++ = '\r';
+        *d++ = '\n';
+        memcpy(d, p, n);
+        d += n;
+        *d++ = '\r';
+        *d++ = '\n';
+        c->len += (uint32_t)(d - start);
+        r->bytes += (size_t)(d - start);
+        return;
+    }
     reply_header(r, '$', (long long)n);
     reply_raw(r, p, n);
     reply_raw(r, "\r\n", 2);
