@@ -387,17 +387,24 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    /* Every ring exists now: load the data, then let the workers serve. */
-    if (persist_load_at_start() != 0)
-        return 1;
+    /* Every ring exists now: load the data, then let the workers serve. A
+     * file that cannot be loaded stops everything, as Redis refuses to
+     * start; what was loaded is freed on the way out like at shutdown. */
+    int exit_code = 0;
+    if (persist_load_at_start() != 0) {
+        exit_code = 1;
+        atomic_store(&server.stop, 1);
+    }
     mem_startup = store_used_memory();
     atomic_store(&server.started, 1);
-    log_msg(LL_NOTICE, "%d dataplane worker%s, one shard each", server.nworkers,
-            server.nworkers > 1 ? "s" : "");
-    log_msg(LL_NOTICE, "Ready to accept connections");
+    if (!exit_code) {
+        log_msg(LL_NOTICE, "%d dataplane worker%s, one shard each", server.nworkers,
+                server.nworkers > 1 ? "s" : "");
+        log_msg(LL_NOTICE, "Ready to accept connections");
+    }
 
     bool by_signal = false;
-    while (!atomic_load(&server.stop)) {
+    while (!exit_code && !atomic_load(&server.stop)) {
         struct timespec ts = {.tv_sec = 0, .tv_nsec = 50 * 1000 * 1000};
         int sig = sigtimedwait(&sigs, NULL, &ts);
         if (sig > 0) {
@@ -407,13 +414,14 @@ int main(int argc, char **argv)
             atomic_store(&server.stop, 1);
         }
     }
-    log_msg(LL_WARNING, "Shutting down: closing client connections");
+    if (!exit_code)
+        log_msg(LL_WARNING, "Shutting down: closing client connections");
     for (int i = 0; i < server.nworkers; i++)
         worker_wake(&server.workers[i]);
     for (int i = 0; i < server.nworkers; i++)
         pthread_join(server.workers[i].thread, NULL);
     shards_drain();
-    if (by_signal)
+    if (by_signal && !exit_code)
         persist_at_signal_exit(); /* the workers are gone: the shards are ours */
     for (int i = 0; i < server.nworkers; i++)
         close(server.workers[i].doorbell);
@@ -427,6 +435,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < server.nworkers; i++)
         shard_free(server.workers[i].shard);
     free(server.workers);
-    log_msg(LL_WARNING, "sluice is now ready to exit, bye bye...");
-    return 0;
+    if (!exit_code)
+        log_msg(LL_WARNING, "sluice is now ready to exit, bye bye...");
+    return exit_code;
 }
