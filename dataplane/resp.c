@@ -546,7 +546,8 @@ void reply_bulk(struct reply *r, const void *p, size_t n)
         d += put_u64(d, n);
         *d++ = '\r';
         *d++ = '\n';
-        memcpy(d, p, n);
+        if (n) /* p may be NULL for an empty bulk */
+            memcpy(d, p, n);
         d += n;
         *d++ = '\r';
         *d++ = '\n';
