@@ -79,6 +79,9 @@ cmd_test() {
     install_missing "${BUILD_DEPS[@]}" "${TEST_DEPS[@]}"
     log "building (debug, -Werror)"
     build build
+    # The start command's build (-O3 warns where -O2 does not): it must build too.
+    log "building (release, as ./setup.sh start does)"
+    build build-release --buildtype=release -Dtests=false
     run_suite build default
     log "fuzzing the RESP parser (bounded)"
     tests/fuzz/run.sh "${FUZZ_SECONDS:-30}"

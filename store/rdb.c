@@ -1007,7 +1007,7 @@ static void rstr_free(struct rstr *s)
 
 static bool rd_str(struct ld *l, struct rstr *s)
 {
-    uint64_t len;
+    uint64_t len = 0; /* set by rd_len_enc; -O3 cannot see it */
     bool enc;
     s->owned = NULL;
     if (!rd_len_enc(l, &len, &enc))

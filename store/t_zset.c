@@ -1547,7 +1547,7 @@ void cmd_zrevrank(struct cmd_ctx *c) { zrank_generic(c, true); }
 
 static void zcount_generic(struct cmd_ctx *c, int kind)
 {
-    struct zspec sp;
+    struct zspec sp = {0};
     if (kind == RANGE_SCORE ? !parse_score_range(&c->argv[2], &c->argv[3], &sp)
                             : !parse_lex_range(&c->argv[2], &c->argv[3], &sp))
         return reply_error(c->out, kind == RANGE_SCORE ? ERR_MINMAX_FLOAT : ERR_MINMAX_LEX);
@@ -1654,7 +1654,7 @@ static void zrange_generic(struct cmd_ctx *c, int ks, bool store, int kind, int 
     }
 
     long long start = 0, end = 0;
-    struct zspec sp;
+    struct zspec sp = {0};
     if (kind == RANGE_RANK) {
         if (!arg_ll(c, minidx, &start, NULL) || !arg_ll(c, maxidx, &end, NULL))
             return;
@@ -1735,7 +1735,7 @@ void cmd_zrevrangebylex(struct cmd_ctx *c) { zrange_generic(c, 1, false, RANGE_L
 static void zremrange_generic(struct cmd_ctx *c, int kind)
 {
     long long start = 0, end = 0;
-    struct zspec sp;
+    struct zspec sp = {0};
     if (kind == RANGE_RANK) {
         if (!arg_ll(c, 2, &start, NULL) || !arg_ll(c, 3, &end, NULL))
             return;
