@@ -587,7 +587,10 @@ servers use jemalloc), RSS includes allocator slack and page granularity.
 For the 1M-element collections the per-element numbers are dominated by the
 large encodings (quicklist / hashtable / skiplist); for 1M small collections
 they include each key's own overhead (key string, dict entry, object header)
-spread over its 5 elements."""
+spread over its 5 elements. The 1M-element list holds only ~12 MB in all, so
+its RSS delta moves by several bytes per element with fixed effects (sluiced
+starts with ~3 MB allocated but not yet resident; allocator pages retained
+after listpack reallocs); used_memory is the better figure there."""
 
 
 def previous_section():
@@ -624,12 +627,15 @@ def keep_other(res, only):
         global MEM_N      # only the report's wording uses it from here on
         MEM_N = int(n.group(1))
     cmd = re.search(r"\* Command: (.*)", prev)
+    built = re.search(r"git archive (\w+)", prev)
     head = re.search(r"^## (.*)", prev, re.M)
-    return ("%s carried over from the previous run of this section (%s; "
+    return ("%s carried over from the previous run of this section (%s%s; "
             "command %s)" % (
                 " and ".join(sorted({"memory tables" if k.startswith("mem ")
                                      else "throughput tables" for k in kept})),
-                head.group(1) if head else "?", cmd.group(1) if cmd else "?"))
+                head.group(1) if head else "?",
+                ", sluiced built from `git archive %s`" % built.group(1)
+                if built else "", cmd.group(1) if cmd else "?"))
 
 
 def write(table, res, la0, sluiced_desc, carried=None):
