@@ -42,7 +42,7 @@ ARGS = ap.parse_args()
 
 os.environ.setdefault("BENCH_REPO", REPO)
 os.environ["BENCH_SLUICED"] = os.path.abspath(ARGS.sluiced)
-sys.path.append(HERE)  # after the stdlib: perf/ holds a types.py
+sys.path.insert(0, HERE)
 import bench as B  # noqa: E402
 
 DATA_MB = 8 if not ARGS.quick else 2

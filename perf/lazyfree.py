@@ -36,7 +36,7 @@ ap.add_argument("--write", action="store_true")
 ARGS = ap.parse_args()
 os.environ.setdefault("BENCH_REPO", REPO)
 os.environ["BENCH_SLUICED"] = os.path.abspath(ARGS.sluiced)
-sys.path.append(HERE)  # after the stdlib: perf/ holds a types.py
+sys.path.insert(0, HERE)
 import bench as B  # noqa: E402
 
 BUILD = {

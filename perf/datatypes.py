@@ -36,7 +36,7 @@ Sections:
               per element and per collection; OBJECT ENCODING and MEMORY
               USAGE of a sample key. A fresh server per measurement.
 
-Usage: perf/types.py [--sluiced PATH | --from-head] [--rounds 3] [--mem-rounds N]
+Usage: perf/datatypes.py [--sluiced PATH | --from-head] [--rounds 3] [--mem-rounds N]
            [--only throughput,memory] [--workloads LPUSH,...] [--kinds list,...]
            [--quick] [--dry-run] [--write] [--note TEXT]
 The sluiced binary is copied before the first run, so a rebuild of the tree
@@ -48,14 +48,6 @@ bounded in time. Exit status 1 if anything went wrong (listed in the report).
 
 import os
 import sys
-
-# This file's name shadows the standard library's "types" module (which re,
-# enum and argparse import), so the script's own directory must leave the
-# front of sys.path before anything else is imported; bench.py is found
-# through the entry appended below.
-_here = os.path.dirname(os.path.realpath(__file__))
-sys.path[:] = [p for p in sys.path
-               if os.path.realpath(p or os.getcwd()) != _here]
 
 import argparse  # noqa: E402
 import datetime
@@ -650,7 +642,7 @@ def write(table, res, la0, sluiced_desc, carried=None):
             date, mode, ARGS.rounds, "" if ARGS.rounds == 1 else "s",
             "carried over" if carried and "memory" in carried
             else ARGS.mem_rounds), "",
-        "* Command: `/usr/bin/python3 perf/types.py %s`" %
+        "* Command: `/usr/bin/python3 perf/datatypes.py %s`" %
         " ".join(shlex.quote(a) for a in sys.argv[1:]),
         "* Machine: %s; load average %s at start, %s at end" % (
             B.machine(), la0, B.loadavg()),
