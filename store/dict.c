@@ -17,6 +17,7 @@
  * could hold an entry present from the start, across any number of grows or
  * shrinks between calls.
  */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -360,4 +361,32 @@ void dict_foreach(struct dict *d, int (*fn)(void *, struct entry *), void *arg)
                     return;
         }
     }
+}
+
+/* Entries whose sizes dict_mem adds up exactly before extrapolating. */
+#define MEM_SAMPLES 64
+
+struct mem_sample {
+    size_t bytes;
+    unsigned n;
+};
+
+static int mem_entry(void *arg, struct entry *e)
+{
+    struct mem_sample *m = arg;
+    m->bytes += entry_mem(e);
+    return ++m->n == MEM_SAMPLES;
+}
+
+size_t dict_mem(const struct dict *d)
+{
+    size_t n = malloc_usable_size((void *)d);
+    for (int t = 0; t < 2; t++)
+        if (d->table[t])
+            n += malloc_usable_size(d->table[t]);
+    struct mem_sample m = {0, 0};
+    dict_foreach((struct dict *)d, mem_entry, &m);
+    if (m.n)
+        n += (size_t)((double)m.bytes / m.n * (double)dict_size(d));
+    return n;
 }

@@ -158,6 +158,11 @@ uint64_t dict_scan(struct dict *d, uint64_t cursor,
                    void (*fn)(void *arg, struct entry *e), void *arg);
 /* A random entry, or NULL when empty. */
 struct entry *dict_random(struct dict *d);
+/* Bytes of a table allocated on its own (the struct, its bucket arrays, its
+ * entries): exact up to 64 entries, then extrapolated from the first 64, as
+ * Redis samples, so MEMORY USAGE and eviction stay O(1) on huge
+ * collections. */
+size_t dict_mem(const struct dict *d);
 /* Visit every entry; fn returns nonzero to stop. fn must not modify. */
 void dict_foreach(struct dict *d, int (*fn)(void *arg, struct entry *e), void *arg);
 

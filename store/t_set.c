@@ -328,42 +328,15 @@ static void *obj_dup(const void *obj, int enc)
     return d;
 }
 
-/* Members whose sizes MEMORY USAGE adds up exactly; a larger hashtable is
- * estimated from that many, like Redis's sampling, so that MEMORY USAGE and
- * the eviction accounting (which calls this on every key it evicts) stay
- * O(1) on sets of millions of members. */
-#define MEM_SAMPLES 64
-
-struct mem_sample {
-    size_t bytes;
-    unsigned n;
-};
-
-static int mem_entry(void *arg, struct entry *e)
-{
-    struct mem_sample *m = arg;
-    m->bytes += entry_mem(e);
-    return ++m->n == MEM_SAMPLES;
-}
-
 /* Bytes allocated for the set: the intset, or the table, its bucket arrays
- * and its member entries (exact up to MEM_SAMPLES members). */
+ * and its member entries (sampled past 64: dict_mem). */
 static size_t obj_mem(const void *obj, int enc)
 {
     if (!obj)
         return 0;
     if (enc == ENC_INTSET)
         return malloc_usable_size((void *)obj);
-    struct dict *d = (struct dict *)obj;
-    size_t n = malloc_usable_size(d);
-    for (int t = 0; t < 2; t++)
-        if (d->table[t])
-            n += malloc_usable_size(d->table[t]);
-    struct mem_sample m = {0, 0};
-    dict_foreach(d, mem_entry, &m);
-    if (m.n)
-        n += (size_t)((double)m.bytes / m.n * (double)dict_size(d));
-    return n;
+    return dict_mem(obj);
 }
 
 const struct obj_ops set_ops = {obj_free, obj_dup, obj_mem};
