@@ -255,6 +255,29 @@ void db_changed(struct shard *s, struct db *db, const void *key, size_t klen, ui
     key_ready(db, key, klen);
 }
 
+struct entry *db_store_value(struct shard *s, struct db *db, struct entry **ref, int enc,
+                             void *ptr, uint64_t changes)
+{
+    struct entry *e = *ref;
+    if (entry_enc(e) == enc) {
+        entry_set_ptr(e, ptr);
+        if (changes) {
+            size_t klen;
+            const char *key = entry_key(e, &klen);
+            db_changed(s, db, key, klen, changes);
+        }
+        return e;
+    }
+    size_t klen;
+    const char *key = entry_key(e, &klen);
+    struct entry *ne = entry_new_ptr(key, klen, entry_type(e), enc, ptr, entry_expire(e));
+    entry_set_ptr(e, NULL); /* consumed by the conversion: not freed with e */
+    db_replace(s, db, ref, ne); /* counts one change */
+    if (changes > 1)
+        db_changed(s, db, key, klen, changes - 1);
+    return ne;
+}
+
 struct entry *db_unlink_ref(struct shard *s, struct db *db, struct entry **ref)
 {
     struct entry *e = dict_unlink(&db->keys, ref);

@@ -242,6 +242,13 @@ void db_replace(struct shard *s, struct db *db, struct entry **ref, struct entry
 bool db_delete(struct shard *s, struct db *db, const void *key, size_t klen);
 /* Delete the entry at *ref. */
 void db_delete_ref(struct shard *s, struct db *db, struct entry **ref);
+/* A command changed the collection value of the live entry at *ref in
+ * place (`changes` of them, 0: none): point the entry at ptr, moved into a
+ * new entry when its encoding is now enc (the encoding lives in the entry;
+ * the old value was consumed by the conversion), count the changes and
+ * tell watchers and blocked clients. Returns the key's entry. */
+struct entry *db_store_value(struct shard *s, struct db *db, struct entry **ref, int enc,
+                             void *ptr, uint64_t changes);
 /* Take the live entry at *ref out of the db without freeing it (its value
  * can then move to another entry: RENAME, MOVE). */
 struct entry *db_unlink_ref(struct shard *s, struct db *db, struct entry **ref);

@@ -380,20 +380,7 @@ static void hkey_commit(struct hkey *k, uint64_t changes)
             db_changed(k->s, k->db, key->ptr, key->len, changes - 1);
         return;
     }
-    if (k->h.enc != entry_enc(k->e)) {
-        /* The old value was consumed by the conversion: detach it so that
-         * freeing the old entry does not free it again. */
-        entry_set_ptr(k->e, NULL);
-        db_replace(k->s, k->db, k->ref,
-                   entry_new_ptr(key->ptr, key->len, OBJ_HASH, k->h.enc, k->h.ptr,
-                                 entry_expire(k->e)));
-        if (changes > 1)
-            db_changed(k->s, k->db, key->ptr, key->len, changes - 1);
-        return;
-    }
-    entry_set_ptr(k->e, k->h.ptr);
-    if (changes)
-        db_changed(k->s, k->db, key->ptr, key->len, changes);
+    db_store_value(k->s, k->db, k->ref, k->h.enc, k->h.ptr, changes);
 }
 
 /* Give up a write (error reply already sent): a key that did not exist

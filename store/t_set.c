@@ -483,20 +483,7 @@ static void skey_commit(struct skey *k, uint64_t changes)
             db_changed(k->s, k->db, key->ptr, key->len, changes - 1);
         return;
     }
-    if (k->o.enc != entry_enc(k->e)) {
-        /* The old value was consumed by the conversion: detach it so that
-         * freeing the old entry does not free it again. */
-        entry_set_ptr(k->e, NULL);
-        db_replace(k->s, k->db, k->ref,
-                   entry_new_ptr(key->ptr, key->len, OBJ_SET, k->o.enc, k->o.ptr,
-                                 entry_expire(k->e)));
-        if (changes > 1)
-            db_changed(k->s, k->db, key->ptr, key->len, changes - 1);
-        return;
-    }
-    entry_set_ptr(k->e, k->o.ptr);
-    if (changes)
-        db_changed(k->s, k->db, key->ptr, key->len, changes);
+    db_store_value(k->s, k->db, k->ref, k->o.enc, k->o.ptr, changes);
 }
 
 /* Store a computed set under key argument i (replacing whatever is there,

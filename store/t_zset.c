@@ -1240,26 +1240,12 @@ static int zkey_get(struct cmd_ctx *c, int i, int flags, struct zkey *k)
  * db since zkey_get). */
 static void zkey_changed(struct zkey *k, uint64_t n)
 {
-    if (entry_enc(k->e) != k->z.enc) {
-        size_t klen;
-        const char *key = entry_key(k->e, &klen);
-        struct entry *ne =
-            entry_new_ptr(key, klen, OBJ_ZSET, k->z.enc, zobj_ptr(&k->z), entry_expire(k->e));
-        entry_set_ptr(k->e, NULL);
-        db_replace(k->sh, k->db, k->ref, ne);
-        k->e = ne;
-    } else {
-        entry_set_ptr(k->e, zobj_ptr(&k->z));
-    }
-    if (zobj_len(&k->z) == 0) {
+    bool empty = zobj_len(&k->z) == 0;
+    /* Stored first even when empty, so the entry frees it by its encoding. */
+    k->e = db_store_value(k->sh, k->db, k->ref, k->z.enc, zobj_ptr(&k->z), empty ? 0 : n);
+    if (empty) {
         db_delete_ref(k->sh, k->db, k->ref);
         k->e = NULL;
-        return;
-    }
-    if (n) {
-        size_t klen;
-        const char *key = entry_key(k->e, &klen);
-        db_changed(k->sh, k->db, key, klen, n);
     }
 }
 
