@@ -12,6 +12,7 @@
 #include "cmd.h"
 
 long long store_max_string = 512LL * 1024 * 1024;
+struct cmd_prop_hooks cmd_prop_hooks;
 struct store_limits store_limits = {512, 64, 512, 128, 64, -2};
 
 bool arg_is(const struct cmd_ctx *c, int i, const char *word)

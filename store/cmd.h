@@ -46,6 +46,7 @@ struct cmd_ctx {
     bool block_ok;
     long long block_ms; /* 0: no timeout */
     bool blocked;
+    bool propagated; /* cmd_propagate was called: do not log the request */
 };
 
 /* A blocking command that finds nothing to serve calls this: true means the
@@ -71,6 +72,36 @@ static inline struct shard *arg_shard(const struct cmd_ctx *c, int i)
 static inline struct db *arg_db(const struct cmd_ctx *c, int i)
 {
     return &arg_shard(c, i)->db[c->dbid];
+}
+
+/* ---- propagation (the append-only file) ----
+ * A write command that changed the dataset (its shards' dirty counters
+ * grew) is logged as the client sent it. A command whose effect depends on
+ * the clock, on chance or on what it found (EXPIRE and SET EX: relative
+ * times; SPOP, INCRBYFLOAT, BLPOP, LMPOP ...) calls cmd_propagate instead,
+ * once per deterministic command that reproduces its effect (PEXPIREAT,
+ * SREM, SET ... KEEPTTL, LPOP ...), as Redis 7.0 rewrites them; the request
+ * itself is then not logged. Keys the store removes on its own (lazy and
+ * active expiry, eviction) are logged as DEL through store_propagate_del.
+ * The dataplane installs the hooks while appendonly is on; with none
+ * installed these calls only mark the context. */
+struct cmd_prop_hooks {
+    void (*cmd)(struct cmd_ctx *c, int argc, const struct resp_arg *argv);
+    void (*del)(struct shard *s, int dbid, const char *key, size_t len);
+};
+extern struct cmd_prop_hooks cmd_prop_hooks;
+
+static inline void cmd_propagate(struct cmd_ctx *c, int argc, const struct resp_arg *argv)
+{
+    c->propagated = true;
+    if (cmd_prop_hooks.cmd)
+        cmd_prop_hooks.cmd(c, argc, argv);
+}
+
+static inline void store_propagate_del(struct shard *s, int dbid, const char *key, size_t len)
+{
+    if (cmd_prop_hooks.del)
+        cmd_prop_hooks.del(s, dbid, key, len);
 }
 
 /* Shard k of the whole keyspace (k < ctx_nshards(c)). */
