@@ -22,6 +22,7 @@ static const char *const policy_names[] = {
     "allkeys-lru",  "allkeys-lfu",  "allkeys-random",  "noeviction",
     "allkeys-sieve", NULL};
 static const char *const debug_names[] = {"no", "yes", "local", NULL};
+static const char *const fsync_names[] = {"no", "always", "everysec", NULL};
 
 static const char *check_cores(const char *v);
 static const char *check_bind(const char *v);
@@ -33,6 +34,41 @@ static const char *check_obuf(const char *v);
 
 /* Sorted by name, as CONFIG GET * lists them. */
 static const struct cfg_option options[] = {
+    {"aof-load-truncated", CFG_BOOL, 0, "yes", 0, 0, 0, 0, NULL, I(aof_load_truncated), NULL,
+     "At start, an append-only file whose last command was cut short is\n"
+     "truncated to its last whole command and loaded (logged); \"no\": refuse\n"
+     "to start instead."},
+    {"aof-rewrite-incremental-fsync", CFG_BOOL, 0, "yes", 0, 0, 0, 0, NULL,
+     I(aof_rewrite_incremental_fsync), NULL,
+     "While a rewrite writes the new base file, fsync it every 4 MB so the\n"
+     "final fsync does not stall on a large dirty page cache."},
+    {"aof-timestamp-enabled", CFG_BOOL, 0, "no", 0, 0, 0, 0, NULL, I(aof_timestamp_enabled), NULL,
+     "Annotate the append-only file with \"#TS:<unix time>\" lines (at most one\n"
+     "a second), as Redis 7 does."},
+    {"aof-use-rdb-preamble", CFG_BOOL, 0, "yes", 0, 0, 0, 0, NULL, I(aof_use_rdb_preamble), NULL,
+     "A rewrite writes the base file as an RDB snapshot (.base.rdb) instead of\n"
+     "commands (.base.aof)."},
+    {"appenddirname", CFG_STRING, CFG_IMMUTABLE, "appendonlydir", 0, 0, 0, 0, NULL,
+     I(appenddirname), NULL,
+     "Directory, inside dir, of the append-only files and their manifest."},
+    {"appendfilename", CFG_STRING, CFG_IMMUTABLE, "appendonly.aof", 0, 0, 0, 0, NULL,
+     I(appendfilename), NULL,
+     "Prefix of the append-only files' names (<name>.1.base.rdb,\n"
+     "<name>.1.incr.aof, <name>.manifest)."},
+    {"appendfsync", CFG_ENUM, 0, "everysec", 0, 0, 0, 0, fsync_names, I(appendfsync), NULL,
+     "always: a write is acknowledged only after the fsync that covers it (one\n"
+     "fsync covers every write pending from all workers); everysec: fsync once\n"
+     "a second (about one second of writes at risk); no: leave it to the OS."},
+    {"appendonly", CFG_BOOL, 0, "no", 0, 0, 0, 0, NULL, I(appendonly), NULL,
+     "Log every write to the append-only file and load it at start (instead\n"
+     "of the RDB snapshot). Turning it on at runtime writes a base file first."},
+    {"auto-aof-rewrite-min-size", CFG_MEMORY, 0, "64mb", 0, LLONG_MAX, 0, 0, NULL,
+     I(auto_aof_rewrite_min_size), NULL,
+     "No automatic rewrite while the append-only files are smaller than this."},
+    {"auto-aof-rewrite-percentage", CFG_INT, 0, "100", 0, INT_MAX, 0, 0, NULL,
+     I(auto_aof_rewrite_percentage), NULL,
+     "Rewrite automatically when the files grew by this percentage over the\n"
+     "size after the last rewrite (0: never)."},
     {"bind", CFG_STRING, CFG_IMMUTABLE, "127.0.0.1", 0, 0, 0, 0, NULL, I(bind), check_bind,
      "Addresses to listen on, space separated. A leading '-' makes an address\n"
      "optional (no error if it is not available)."},
@@ -130,6 +166,10 @@ static const struct cfg_option options[] = {
     {"maxmemory-samples", CFG_INT, 0, "5", 1, INT_MAX, 0, 0, NULL, I(maxmemory_samples), NULL,
      "Keys sampled per database for each eviction round (more: closer to\n"
      "true LRU/LFU, more CPU)."},
+    {"no-appendfsync-on-rewrite", CFG_BOOL, 0, "no", 0, 0, 0, 0, NULL,
+     I(no_appendfsync_on_rewrite), NULL,
+     "With appendfsync everysec or always, skip fsyncs while a rewrite or a\n"
+     "snapshot is writing (less disk contention, more writes at risk)."},
     {"pidfile", CFG_STRING, CFG_IMMUTABLE, "", 0, 0, 0, 0, NULL, I(pidfile), NULL,
      "Write the process id here at start and remove it at exit."},
     {"port", CFG_INT, CFG_IMMUTABLE, "6379", 0, 65535, 0, 0, NULL, I(port), NULL,

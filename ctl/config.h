@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+enum aof_fsync { AOF_FSYNC_NO = 0, AOF_FSYNC_ALWAYS, AOF_FSYNC_EVERYSEC };
+
 enum log_level { LL_DEBUG = 0, LL_VERBOSE, LL_NOTICE, LL_WARNING, LL_NOTHING };
 
 struct sluice_config {
@@ -50,6 +52,12 @@ struct sluice_config {
     /* persistence (dataplane/persist.c) */
     char *dir, *dbfilename, *save;
     bool rdbcompression, rdbchecksum, stop_writes_on_bgsave_error, rdb_del_sync_files;
+    /* the append-only file (dataplane/aof.c) */
+    bool appendonly, aof_use_rdb_preamble, aof_load_truncated, aof_timestamp_enabled;
+    bool no_appendfsync_on_rewrite, aof_rewrite_incremental_fsync;
+    char *appendfilename, *appenddirname;
+    int appendfsync; /* enum aof_fsync */
+    long long auto_aof_rewrite_percentage, auto_aof_rewrite_min_size;
     int maxmemory_policy;
     long long maxmemory_samples, maxmemory_eviction_tenacity, lfu_log_factor, lfu_decay_time;
 };
