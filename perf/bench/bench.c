@@ -225,6 +225,7 @@ struct worker {
     struct rng rng;
     struct keygen keys;
     struct hist hist;
+    struct hist lag;     /* open loop: how late each batch left after its due time */
     uint64_t quota;      /* requests this thread may send (UINT64_MAX: by time) */
     uint64_t issued;
     uint64_t first_due, last_reply;
@@ -586,6 +587,7 @@ static void *worker_main(void *arg)
                     w->quota = w->issued; /* the schedule is over */
                     break;
                 }
+                hist_record(&w->lag, now > due ? now - due : 0);
                 if (issue(w, &w->conns[rr], due))
                     goto out;
                 rr = (rr + 1) % w->nconn;
@@ -757,6 +759,7 @@ int bench_run(const struct bench_config *c, struct bench_result *res, char *err,
     err[0] = '\0';
     memset(res, 0, sizeof(*res));
     hist_init(&res->hist);
+    hist_init(&res->lag);
     if (c->clients < c->threads || c->threads < 1 || c->pipeline < 1) {
         snprintf(err, errlen, "need threads >= 1, clients >= threads and pipeline >= 1");
         return -1;
@@ -801,6 +804,7 @@ int bench_run(const struct bench_config *c, struct bench_result *res, char *err,
                                    .seq_next = (uint64_t)i, .seq_step = (uint64_t)c->threads,
                                    .zipf = r.zipf };
         hist_init(&w->hist);
+        hist_init(&w->lag);
         w->quota = c->requests ? per + ((uint64_t)i < extra) : UINT64_MAX;
     }
     uint64_t dur_ns = c->requests ? UINT64_MAX / 4 : (uint64_t)(c->duration * 1e9);
@@ -845,6 +849,7 @@ int bench_run(const struct bench_config *c, struct bench_result *res, char *err,
     for (int i = 0; i < started; i++) {
         struct worker *w = &r.workers[i];
         hist_merge(&res->hist, &w->hist);
+        hist_merge(&res->lag, &w->lag);
         res->sent += w->issued;
         res->completed += w->completed;
         res->errors += w->errors;

@@ -59,6 +59,8 @@ void bench_config_defaults(struct bench_config *c);
 
 struct bench_result {
     struct hist hist;       /* latency in ns of every reply received */
+    struct hist lag;        /* open loop: ns each batch left after its due time
+                             * (the load generator's own lateness, part of hist) */
     double target_rate;     /* 0 for closed loop */
     double achieved_rate;   /* replies per second over the measured interval */
     double elapsed;         /* seconds, first due time to last reply (>= duration) */

@@ -149,7 +149,10 @@ static void print_json_result(FILE *f, const struct bench_config *c, const struc
     for (size_t i = 0; i < sizeof(spectrum_q) / sizeof(spectrum_q[0]); i++)
         fprintf(f, "%s[%g, %.1f]", i ? ", " : "", spectrum_q[i],
                 us(hist_quantile(h, spectrum_q[i])));
-    fprintf(f, "]}");
+    const struct hist *l = &r->lag;
+    fprintf(f, "], \"send_lag_us\": {\"p50\": %.1f, \"p99\": %.1f, \"p999\": %.1f, \"max\": %.1f}}",
+            us(hist_quantile(l, 0.5)), us(hist_quantile(l, 0.99)), us(hist_quantile(l, 0.999)),
+            us(l->total ? l->max : 0));
 }
 
 static void print_table(FILE *f, const struct bench_config *c, const struct bench_result *r)
@@ -170,6 +173,11 @@ static void print_table(FILE *f, const struct bench_config *c, const struct benc
     fprintf(f, "  %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f\n", us(hist_quantile(h, 0.5)),
             us(hist_quantile(h, 0.9)), us(hist_quantile(h, 0.99)), us(hist_quantile(h, 0.999)),
             us(hist_quantile(h, 0.9999)), us(h->max), hist_mean(h) / 1000.0);
+    if (c->rate > 0)
+        fprintf(f, "send lag (us, the generator's own lateness, included above): p50 %.1f, "
+                   "p99 %.1f, p99.9 %.1f, max %.1f\n",
+                us(hist_quantile(&r->lag, 0.5)), us(hist_quantile(&r->lag, 0.99)),
+                us(hist_quantile(&r->lag, 0.999)), us(r->lag.total ? r->lag.max : 0));
 }
 
 /* A step saturates when the server no longer keeps up with the schedule. */
