@@ -193,8 +193,9 @@ def fixed_point(args, kind, pipeline, rates):
         bench(args, s.port, ["--prefill", "--requests", "1", "--duration", "60"], bound=200)
         for name, rate in rates.items():
             for attempt in range(args.max_redo + 1):
+                spin = ["--spin-us", str(args.spin_us)] if args.spin_us else []
                 run = bench(args, s.port, ["--rate", f"{rate:.0f}", "--pipeline", str(pipeline),
-                                           "--duration", str(args.fixed_duration)],
+                                           "--duration", str(args.fixed_duration)] + spin,
                             bound=args.fixed_duration + 60, server=s)
                 run["redone"] = attempt
                 if run["others_cpu_share"] <= 0.15:
@@ -332,6 +333,12 @@ def main():
                     help="redo a run at most this often when other processes took >15%% of a CPU")
     ap.add_argument("--quiet-wait", type=float, default=10,
                     help="max seconds to wait for idle CPUs before each server start")
+    ap.add_argument("--spin-us", type=int, default=1000000,
+                    help="fixed-load runs: sluice-bench --spin-us (busy-poll before each send "
+                         "so its own timer wake-ups stay out of the tail; 0: sleep)")
+    ap.add_argument("--hiccup", default="",
+                    help="path of perf/bench's hiccup tool: measure the machine's stalls on "
+                         "CPUs 0 and 1 before the fixed-load runs (default: next to --bench)")
     ap.add_argument("--quick", action="store_true", help="1 round, 2 s steps")
     ap.add_argument("--write", action="store_true", help="write the section of perf/RESULTS.md")
     ap.add_argument("--note", default="")
@@ -366,7 +373,7 @@ def main():
         args.rounds = len(fixed)
         args.recorded_argv = raw.get("command")
         finish(args, sweeps, fixed, cross, datetime.datetime.fromisoformat(raw["started"]),
-               raw["load"][0], raw["load"][1], plots, resdir)
+               raw["load"][0], raw["load"][1], plots, resdir, raw.get("hiccup"))
         return
     started = datetime.datetime.now(datetime.timezone.utc)
     load0 = loadavg()
@@ -377,6 +384,8 @@ def main():
         for kind in ("redis", "sluice"):
             sweeps[(kind, pipeline)] = sweep(args, kind, pipeline)
 
+    log("machine stalls (hiccup) on CPUs 0 and 1")
+    hiccups = hiccup(args)
     log("fixed load at 50% and 80% of redis saturation")
     fixed = []
     for rnd in range(args.rounds):
@@ -401,19 +410,33 @@ def main():
     raw = {"started": started.isoformat(), "command": sys.argv[1:], "load": [load0, load1],
            "sweeps": {f"{k}_p{p}": v for (k, p), v in sweeps.items()},
            "fixed": [{f"{k}_p{p}": v for (k, p), v in r.items()} for r in fixed],
-           "crosscheck": cross}
+           "crosscheck": cross, "hiccup": hiccups}
     with open(os.path.join(resdir, "sweep.json"), "w") as f:
         json.dump(raw, f, indent=1)
-    finish(args, sweeps, fixed, cross, started, load0, load1, plots, resdir)
+    finish(args, sweeps, fixed, cross, started, load0, load1, plots, resdir, hiccups)
 
 
-def finish(args, sweeps, fixed, cross, started, load0, load1, plots, resdir):
+def hiccup(args, seconds=10):
+    """The stalls a thread spinning alone on each CPU sees (perf/bench/hiccup.c):
+    the latency floor of the machine itself."""
+    tool = args.hiccup or os.path.join(os.path.dirname(args.bench), "hiccup")
+    out = {}
+    for cpu in (0, 1):
+        wait_quiet(args.quiet_wait)
+        p = subprocess.run([tool, str(seconds), str(cpu)], capture_output=True, text=True,
+                           timeout=seconds + 30, check=True)
+        out[str(cpu)] = json.loads(p.stdout)
+        log(f"  CPU {cpu}: {p.stdout.strip()}")
+    return out
+
+
+def finish(args, sweeps, fixed, cross, started, load0, load1, plots, resdir, hiccups=None):
     plot_sweeps(sweeps, plots, resdir)
     for pipeline in (1, 16):
         sw = sweeps[("redis", pipeline)]
         plot_spectrum(fixed, plots, resdir, pipeline, sw.get("fixed_base_rate", sw["closed_loop_rate"]))
 
-    md = report(args, sweeps, fixed, cross, started, load0, load1)
+    md = report(args, sweeps, fixed, cross, started, load0, load1, hiccups)
     print(md)
     if args.write:
         write_results(md)
@@ -429,7 +452,7 @@ def slo_rate(sw, slo_us=1000.0):
     return best
 
 
-def report(args, sweeps, fixed, cross, started, load0, load1):
+def report(args, sweeps, fixed, cross, started, load0, load1, hiccups=None):
     head = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
                           capture_output=True, text=True).stdout.strip()
     argv = getattr(args, "recorded_argv", None) or sys.argv[1:]
@@ -505,10 +528,26 @@ def report(args, sweeps, fixed, cross, started, load0, load1):
            "sweep above")
     L.append(f"Offered load is a fraction of **redis's** saturation rate at that pipeline "
              f"depth ({base}; {src}), Poisson arrivals, latency from the intended send time. "
-             "Target: sluice p99.9 <= 0.6x redis's.")
+             "Target: sluice p99.9 <= 0.6x redis's. "
+             + (f"sluice-bench busy-polls before each send (`--spin-us {args.spin_us}`), so "
+                "its own wake-ups stay out of the tail; the send-lag column is how late its "
+                "batches still left (part of the latency)." if getattr(args, "spin_us", 0) else
+                "sluice-bench sleeps between sends."))
+    if hiccups:
+        L.append("")
+        L.append("Machine stalls, measured just before these runs by `perf/bench/hiccup` (a "
+                 "thread spinning alone on the CPU, reading the clock; a gap > 20 us is a "
+                 "stall): " + "; ".join(
+                     f"CPU {c}: {h['stalls_over_20us']} stalls in {h['seconds']:.0f} s, "
+                     f"p99 {h['stall_us']['p99']:.0f} us, longest {h['stall_us']['max']:.0f} us, "
+                     f"{h['time_in_stalls_over_200us_pct']:.3f}% of the time in stalls > 200 us"
+                     for c, h in sorted(hiccups.items())) +
+                 ". A request that arrives during a stall of the server's CPU waits for its "
+                 "end whatever the server, so when stalls > 200 us cover more than ~0.1% of "
+                 "the time they set a p99.9 floor common to both servers.")
     L.append("")
-    L.append("| pipeline | load | rate | server | achieved | p50 | p99 | p99.9 | p99.9 per round | others' CPU (max) | redone |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    L.append("| pipeline | load | rate | server | achieved | p50 | p99 | p99.9 | p99.9 per round | generator's send lag p99.9 | others' CPU (max) | redone |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     verdicts = []
     for p in (1, 16):
         for frac in ("50%", "80%"):
@@ -521,10 +560,12 @@ def report(args, sweeps, fixed, cross, started, load0, load1):
                 v["others"] = max(x["others_cpu_share"] for x in runs)
                 v["redone"] = sum(x["redone"] for x in runs)
                 v["rate"] = runs[0]["target_rate"]
+                lags = [x["send_lag_us"]["p999"] for x in runs if "send_lag_us" in x]
+                v["lag"] = f"{med(lags):.1f}" if lags else "-"
                 vals[kind] = v
                 L.append(f"| {p} | {frac} | {v['rate']:.0f} | {kind} | {v['achieved']:.0f} | "
                          f"{v['p50']:.1f} | {v['p99']:.1f} | {v['p999']:.1f} | {v['rounds']} | "
-                         f"{v['others']:.0%} | {v['redone']} |")
+                         f"{v['lag']} | {v['others']:.0%} | {v['redone']} |")
             ratio99 = vals["sluice"]["p99"] / vals["redis"]["p99"]
             ratio = vals["sluice"]["p999"] / vals["redis"]["p999"]
             contended = max(vals["redis"]["others"], vals["sluice"]["others"]) > 0.15
