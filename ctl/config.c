@@ -124,6 +124,9 @@ static const struct cfg_option options[] = {
      I(hash_max_listpack_value), NULL, "Older name of hash-max-listpack-value."},
     {"hz", CFG_INT, CFG_CLAMP, "10", 0, INT_MAX, 1, 500, NULL, I(hz), NULL,
      "Background task frequency (active expiry, rehashing, client timeouts)."},
+    {"key-load-delay", CFG_INT, 0, "0", INT_MIN, INT_MAX, 0, 0, NULL, I(key_load_delay), NULL,
+     "Testing aid (as Redis's): sleep this many microseconds after each key\n"
+     "loaded at start, so the loading state can be observed. 0: none."},
     {"list-max-listpack-size", CFG_INT, 0, "-2", INT_MIN, INT_MAX, 0, 0, NULL,
      I(list_max_listpack_size), NULL,
      "Size of each node of a list: N > 0 entries, or -1..-5 for 4, 8, 16, 32\n"

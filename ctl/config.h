@@ -58,6 +58,7 @@ struct sluice_config {
     char *appendfilename, *appenddirname;
     int appendfsync; /* enum aof_fsync */
     long long auto_aof_rewrite_percentage, auto_aof_rewrite_min_size;
+    long long key_load_delay; /* us after each key loaded at start (tests) */
     int maxmemory_policy;
     long long maxmemory_samples, maxmemory_eviction_tenacity, lfu_log_factor, lfu_decay_time;
 };

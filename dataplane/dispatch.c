@@ -279,6 +279,11 @@ void dispatch(struct client *c, int argc, const struct resp_arg *argv)
      * while the last background save failed. */
     if (((cmd->flags & CMD_WRITE) || cmd->fn == cmd_ping) && persist_writes_refused())
         return refuse(c, "%s", PERSIST_ERR_MISCONF);
+    /* While loading, only what Redis allows then (CMD_LOADING), less what
+     * would touch the shards the loader fills (DEBUG, WATCH). */
+    if (atomic_load_explicit(&server.loading, memory_order_acquire) &&
+        (!(cmd->flags & CMD_LOADING) || cmd->fn == cmd_debug || cmd->fn == cmd_watch))
+        return refuse(c, "%s", ERR_LOADING);
     if (store_evict.maxmemory && may_grow(c, cmd) && !mem_admit(c->w)) {
         if (cmd->fn == cmd_exec) {
             multi_reset(c);

@@ -387,16 +387,19 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    /* Every ring exists now: load the data, then let the workers serve. A
-     * file that cannot be loaded stops everything, as Redis refuses to
-     * start; what was loaded is freed on the way out like at shutdown. */
+    /* Every ring exists now: the workers serve (refusing commands with
+     * -LOADING) while this thread loads the data into their shards. A file
+     * that cannot be loaded stops everything, as Redis refuses to start;
+     * what was loaded is freed on the way out like at shutdown. */
     int exit_code = 0;
+    atomic_store(&server.loading, 1);
+    atomic_store(&server.started, 1);
     if (persist_load_at_start() != 0) {
         exit_code = 1;
         atomic_store(&server.stop, 1);
     }
     mem_startup = store_used_memory();
-    atomic_store(&server.started, 1);
+    persist_loading_end();
     if (!exit_code) {
         log_msg(LL_NOTICE, "%d dataplane worker%s, one shard each", server.nworkers,
                 server.nworkers > 1 ? "s" : "");

@@ -376,8 +376,39 @@ void cmd_bgsave(struct cmd_ctx *c)
 
 /* ---- load ---- */
 
+/* ---- loading state (INFO loading_*) ---- */
+
+static struct {
+    _Atomic long long start; /* unix seconds */
+    _Atomic size_t total, loaded, logged;
+} ld;
+
+void persist_loading_start(size_t total_bytes)
+{
+    atomic_store(&ld.start, (long long)(mstime() / 1000));
+    atomic_store(&ld.total, total_bytes);
+    atomic_store(&ld.loaded, 0);
+    atomic_store(&ld.logged, 0);
+}
+
+void persist_loading_progress(size_t loaded_bytes)
+{
+    atomic_store(&ld.loaded, loaded_bytes);
+}
+
+void persist_loading_end(void)
+{
+    atomic_store(&server.loading, 0);
+}
+
+#define LOAD_LOG_BYTES (64u << 20)
+
 static void load_progress(void *arg, size_t done, size_t total, uint64_t keys)
 {
+    persist_loading_progress(done);
+    if (done < atomic_load(&ld.logged) + LOAD_LOG_BYTES)
+        return;
+    atomic_store(&ld.logged, done);
     int64_t t0 = *(int64_t *)arg, el = mstime() - t0;
     double frac = total ? (double)done / (double)total : 1;
     log_msg(LL_NOTICE, "Loading RDB: %.0f%% (%llu keys, %.1f s elapsed, about %.0f s left)",
@@ -418,10 +449,13 @@ static int load_file(const char *path, struct shard *const *shards, int n, bool 
     }
     close(fd);
     int64_t t0 = mstime();
+    if (at_start)
+        persist_loading_start(len);
     char err[512];
     struct rdb_load_stats ls;
     struct rdb_load_opts o = {.route = n > 1 ? shard_of_key : NULL, .now_ms = t0,
-                              .progress = load_progress, .progress_arg = &t0};
+                              .progress = load_progress, .progress_arg = &t0,
+                              .key_load_delay_us = at_start ? config.key_load_delay : 0};
     int r = rdb_load_mem(buf, len, shards, n, &o, &ls, err, sizeof(err));
     if (map)
         munmap(map, len);
@@ -659,9 +693,10 @@ size_t persist_info(char *buf, size_t len)
 {
     int active = atomic_load(&bg_active);
     long long current = active ? (long long)((mstime() - atomic_load(&bg_start_ms)) / 1000) : -1;
+    int loading = atomic_load(&server.loading);
     int n = snprintf(
         buf, len,
-        "loading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n"
+        "loading:%d\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n"
         "current_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\n"
         "current_save_keys_total:0\r\nrdb_changes_since_last_save:%llu\r\n"
         "rdb_bgsave_in_progress:%d\r\nrdb_last_save_time:%lld\r\n"
@@ -673,11 +708,25 @@ size_t persist_info(char *buf, size_t len)
         "aof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n"
         "aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\n"
         "aof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
-        (unsigned long long)dirty_total(), active, (long long)server.lastsave,
+        loading, (unsigned long long)dirty_total(), active, (long long)server.lastsave,
         atomic_load(&st.last_ok) ? "ok" : "err", atomic_load(&st.last_bg_secs), current,
         (unsigned long long)atomic_load(&st.saves),
         (unsigned long long)atomic_load(&st.expired),
         (unsigned long long)atomic_load(&st.loaded));
+    if (loading && n >= 0 && (size_t)n < len) {
+        /* As Redis: the ETA scales the elapsed time by the bytes left. */
+        size_t total = atomic_load(&ld.total), done = atomic_load(&ld.loaded);
+        long long start = atomic_load(&ld.start), elapsed = mstime() / 1000 - start;
+        size_t left = total > done ? total - done : 0;
+        long long eta = elapsed ? (long long)((double)elapsed * (double)left / (double)(done + 1)) : 1;
+        int m = snprintf(buf + n, len - (size_t)n,
+                         "loading_start_time:%lld\r\nloading_total_bytes:%zu\r\n"
+                         "loading_rdb_used_mem:0\r\nloading_loaded_bytes:%zu\r\n"
+                         "loading_loaded_perc:%.2f\r\nloading_eta_seconds:%lld\r\n",
+                         start, total, done, total ? 100.0 * (double)done / (double)total : 0,
+                         eta);
+        n = m < 0 ? n : n + m;
+    }
     return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
 }
 

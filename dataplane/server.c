@@ -1168,7 +1168,8 @@ void cmd_shutdown(struct cmd_ctx *c)
         return reply_error(c->out, "ERR No shutdown in progress.");
     }
     log_msg(LL_WARNING, "User requested shutdown...");
-    if (!nosave && !persist_shutdown(c, save))
+    /* While loading there is no complete dataset to save (Redis too). */
+    if (!nosave && !atomic_load(&server.loading) && !persist_shutdown(c, save))
         return reply_error(c->out, "ERR Errors trying to SHUTDOWN. Check logs.");
     atomic_store(&server.stop, 1);
     /* No reply: the connection closes as the server exits. */

@@ -170,6 +170,10 @@ struct server {
     struct worker *workers;
     int unix_listen_fd; /* the Unix socket's listening fd, or -1 */
     _Atomic int started; /* every worker is set up (rings may be used) */
+    /* The dataset is being loaded at start (by the main thread, into every
+     * shard): workers serve connections but refuse commands with -LOADING
+     * and leave their shards alone (no clock tick, no cron) until it ends. */
+    _Atomic int loading;
     _Atomic int stop;
     _Atomic int connected_clients;
     _Atomic int blocked_clients;
@@ -286,6 +290,11 @@ void persist_init(void);
 /* Load dir/dbfilename (or the AOF) into the shards before serving; 0 or -1
  * (the reason logged): sluiced then refuses to start, as Redis does. */
 int persist_load_at_start(void);
+/* Loading at start: INFO's loading_* fields follow these (the RDB and the
+ * AOF loaders report progress in bytes of their input). */
+void persist_loading_start(size_t total_bytes);
+void persist_loading_progress(size_t loaded_bytes);
+void persist_loading_end(void);
 /* From worker 0's cron: save rules (save <seconds> <changes>). */
 void persist_cron(struct worker *w);
 /* SHUTDOWN [SAVE|NOSAVE]: save when asked or when save rules exist
@@ -311,6 +320,7 @@ size_t persist_info(char *buf, size_t len);
 bool persist_writes_refused(void);
 /* Redis's reply then (reply_error adds the '-'), to write commands and,
  * as Redis does, to PING. */
+#define ERR_LOADING "LOADING Redis is loading the dataset in memory"
 #define PERSIST_ERR_MISCONF                                                                         \
     "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist "   \
     "to disk. Commands that may modify the data set are disabled, because this instance is "     \

@@ -602,8 +602,7 @@ void *worker_main(void *arg)
     for (int i = 0; i < w->nlisten; i++)
         arm_accept(w, i);
     arm_doorbell(w);
-    shard_tick(w->shard, mstime());
-    w->next_cron_ms = w->shard->now_ms;
+    w->next_cron_ms = mstime();
 
     bool busy = false;
     while (!atomic_load_explicit(&server.stop, memory_order_relaxed)) {
@@ -620,7 +619,10 @@ void *worker_main(void *arg)
                                        .tv_nsec = (wait_ms % 1000) * 1000000};
         ring_enter(w, busy && !config.busy_poll ? (unsigned)config.dataplane_batch_usec : 0, &ts);
 
-        shard_tick(w->shard, mstime());
+        /* While the main thread loads the dataset the shard is its own. */
+        bool loading = atomic_load(&server.loading);
+        if (!loading)
+            shard_tick(w->shard, mstime());
         unsigned head, count = 0;
         io_uring_for_each_cqe(&w->ring, head, cqe) {
             handle_cqe(w, cqe);
@@ -630,7 +632,7 @@ void *worker_main(void *arg)
         busy = count >= BUSY_TURN;
         shards_poll(w);
         blocking_poll(w);
-        if (w->shard->now_ms >= w->next_cron_ms)
+        if (!loading && w->shard->now_ms >= w->next_cron_ms)
             cron(w);
         flush_pending(w);
         ring_bells(w);

@@ -1843,11 +1843,16 @@ int rdb_load_mem(const unsigned char *buf, size_t len, struct shard *const *shar
     l.p += 9;
     int64_t expire = -1;
     size_t next_progress = RDB_PROGRESS_BYTES;
+    uint64_t delayed = 0;
     for (;;) {
         unsigned type;
         if (o && o->progress && (size_t)(l.p - buf) >= next_progress) {
             o->progress(o->progress_arg, (size_t)(l.p - buf), len, st->keys);
             next_progress += RDB_PROGRESS_BYTES;
+        }
+        if (o && o->key_load_delay_us > 0 && st->keys != delayed) {
+            delayed = st->keys;
+            usleep((useconds_t)o->key_load_delay_us);
         }
         if (!rd_u8(&l, &type))
             return -1;

@@ -75,8 +75,9 @@ struct rdb_load_opts {
     /* Called about every RDB_PROGRESS_BYTES of input (NULL: never). */
     void (*progress)(void *arg, size_t done, size_t total, uint64_t keys);
     void *progress_arg;
+    long long key_load_delay_us; /* sleep after each key (key-load-delay, tests) */
 };
-#define RDB_PROGRESS_BYTES (64u << 20)
+#define RDB_PROGRESS_BYTES (1u << 20)
 
 struct rdb_load_stats {
     int version;

@@ -21,6 +21,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import tempfile
@@ -731,3 +732,62 @@ def test_dir_and_dbfilename_are_protected_configs_as_in_redis(start_server, tmpd
         with pytest.raises(redis.ResponseError, match="can't set protected config"):
             c.config_set(name, value)
     assert c.config_get("dbfilename")["dbfilename"] == "dump.rdb"
+
+
+def raw_cmd(port, line):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        s.sendall(line)
+        data = b""
+        while not data.endswith(b"\r\n") or (data.startswith(b"$") and data.count(b"\r\n") < 2):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return data
+    finally:
+        s.close()
+
+
+def test_loading_state_refuses_commands_and_reports_progress(start_server, tmpdir_):
+    """While the dataset loads at start (slowed with key-load-delay, as in
+    Redis's tests) clients are served: commands get -LOADING, INFO shows
+    loading:1 with the loading_* fields; afterwards everything is there."""
+    s = sluiced(start_server, tmpdir_)
+    c = s.client()
+    p = c.pipeline(transaction=False)
+    for i in range(20000):
+        p.set("k%d" % i, "v%d" % i)
+    p.execute()
+    save(c)
+    size = os.path.getsize(os.path.join(tmpdir_, "dump.rdb"))
+    s.kill()
+    s = sluiced(start_server, tmpdir_, "--key-load-delay", "100", wait=False)
+    assert wait_for(lambda: raw_cmd_ok(s.port), 20, what="port open")
+    get = raw_cmd(s.port, b"GET k1\r\n")
+    assert get == b"-LOADING Redis is loading the dataset in memory\r\n", get
+    assert raw_cmd(s.port, b"PING\r\n").startswith(b"-LOADING")
+    assert raw_cmd(s.port, b"DBSIZE\r\n").startswith(b"-LOADING")
+    # MULTI is allowed, a queued command is refused and EXEC aborts.
+    multi = raw_cmd(s.port, b"MULTI\r\nSET a 1\r\nEXEC\r\n")
+    info = raw_cmd(s.port, b"INFO persistence\r\n").decode()
+    fields = dict(l.split(":", 1) for l in info.split("\r\n") if ":" in l)
+    assert fields["loading"] == "1", info
+    assert int(fields["loading_total_bytes"]) == size
+    assert 0 <= float(fields["loading_loaded_perc"]) <= 100
+    assert int(fields["loading_start_time"]) <= time.time()
+    assert "loading_eta_seconds" in fields
+    assert b"-LOADING" in multi and b"EXECABORT" in multi, multi
+    assert wait_accepting(s.port, 60, proc=s.proc)
+    c = s.client()
+    assert c.dbsize() == 20000 and c.get("k19999") == b"v19999"
+    assert "loading_total_bytes" not in c.info("persistence")
+    assert c.info("persistence")["loading"] == 0
+
+
+def raw_cmd_ok(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
