@@ -15,7 +15,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-enum aof_fsync { AOF_FSYNC_NO = 0, AOF_FSYNC_ALWAYS, AOF_FSYNC_EVERYSEC };
+/* In the order of the names CONFIG SET errors list, as Redis. */
+enum aof_fsync { AOF_FSYNC_EVERYSEC = 0, AOF_FSYNC_ALWAYS, AOF_FSYNC_NO };
 
 enum log_level { LL_DEBUG = 0, LL_VERBOSE, LL_NOTICE, LL_WARNING, LL_NOTHING };
 
