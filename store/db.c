@@ -7,6 +7,10 @@
  * the entries that carry an expiry, in the spirit of Redis's
  * activeExpireCycle: batches of 20 volatile keys, stop a database when fewer
  * than 10% of a batch had expired, and never exceed the time budget.
+ *
+ * Keys removed by the store itself (lazy and active expiry, eviction: see
+ * db_expire_ref) are logged as DEL for the append-only file and, as in
+ * Redis, are not counted as changes in the dirty counter.
  */
 #include <ctype.h>
 #include <stdlib.h>

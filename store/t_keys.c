@@ -35,6 +35,11 @@
  *    existing key: no LFU policy exists yet.
  *  - Option words are compared as C strings (up to the first NUL) and
  *    case-insensitively, as Redis's strcasecmp on argv does.
+ *  - Propagation (cmd.h), as Redis 7.0: the EXPIRE family logs PEXPIREAT
+ *    key <ms> with the request's NX/XX/GT/LT words, or DEL key when the
+ *    time is not in the future; FLUSHDB and FLUSHALL are logged even when
+ *    there was nothing to flush (Redis forces them). Expired keys that
+ *    RANDOMKEY and SCAN reclaim are logged as DEL by db_expire_ref.
  */
 #include <assert.h>
 #include <ctype.h>

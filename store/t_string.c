@@ -20,6 +20,12 @@
  *    the dispatcher.
  *  - Option words are compared as C strings, as Redis does, so "nx\0junk"
  *    is read as NX.
+ *  - Propagation (cmd.h), as Redis 7.0 rewrites these for its AOF: SET with
+ *    any expiry, SETEX and PSETEX log SET key value PXAT <ms>; SET ... GET
+ *    logs the request without its GET words; GETSET logs SET; GETDEL logs
+ *    DEL; GETEX logs PEXPIREAT, DEL (a past EXAT/PXAT) or PERSIST, and
+ *    nothing when it only read; INCRBYFLOAT logs SET key <result> KEEPTTL.
+ *    The rest are logged as sent.
  */
 #include <assert.h>
 #include <ctype.h>
@@ -684,7 +690,8 @@ void cmd_incrbyfloat(struct cmd_ctx *c)
     reply_bulk(c->out, out, (size_t)n);
     /* Logged as SET key <result> KEEPTTL, so a replay does not depend on
      * float arithmetic or formatting (Redis 7.0). */
-    struct resp_arg argv[4] = {prop_word("SET"), c->argv[1], {out, (size_t)n}, prop_word("KEEPTTL")};
+    struct resp_arg argv[4] = {
+        prop_word("SET"), c->argv[1], {out, (size_t)n}, prop_word("KEEPTTL")};
     cmd_propagate(c, 4, argv);
 }
 

@@ -1868,7 +1868,8 @@ static bool zpop_first(struct cmd_ctx *c, int first, int nkeys, bool max, long l
             if (shape == POP_KEY_FLAT)
                 cmd_propagate_key(c, pop, i);
             else
-                cmd_propagate_key_ll(c, pop, i, (unsigned long long)count < len ? count : (long long)len);
+                cmd_propagate_key_ll(c, pop, i,
+                                     (unsigned long long)count < len ? count : (long long)len);
             return true;
         }
     }
