@@ -107,8 +107,12 @@ static const char *prun(struct shard *sh, int dbid, void (*fn)(struct cmd_ctx *)
 {
     struct reply out;
     struct cmd_ctx c = {
-        .shard = sh, .db = &sh->db[dbid], .dbid = dbid,
-        .argc = argc, .argv = argv, .out = &out,
+        .shard = sh,
+        .db = &sh->db[dbid],
+        .dbid = dbid,
+        .argc = argc,
+        .argv = argv,
+        .out = &out,
     };
     reply_init(&out, harness_proto);
     uint64_t dirty = shard_dirty(sh);
@@ -554,21 +558,26 @@ Test(propagate, flushes_are_logged_even_on_an_empty_db)
 
 TestSuite(replay, .init = prop_setup, .fini = prop_teardown);
 
-#define CMD_ROW(name) {#name, cmd_##name}
+#define CMD_ROW(name)                                                                              \
+    {                                                                                              \
+#name, cmd_##name                                                                          \
+    }
 static const struct {
     const char *name;
     void (*fn)(struct cmd_ctx *);
 } handlers[] = {
-    CMD_ROW(set), CMD_ROW(setex), CMD_ROW(psetex), CMD_ROW(setnx), CMD_ROW(getset),
-    CMD_ROW(getdel), CMD_ROW(getex), CMD_ROW(get), CMD_ROW(incrbyfloat), CMD_ROW(incr),
-    CMD_ROW(append), CMD_ROW(del), CMD_ROW(exists), CMD_ROW(expire), CMD_ROW(pexpire),
-    CMD_ROW(expireat), CMD_ROW(pexpireat), CMD_ROW(persist), CMD_ROW(rename), CMD_ROW(flushdb),
-    CMD_ROW(sadd), CMD_ROW(srem), CMD_ROW(spop), CMD_ROW(smove), CMD_ROW(hset),
-    CMD_ROW(hincrbyfloat), CMD_ROW(hdel), CMD_ROW(lpush), CMD_ROW(rpush), CMD_ROW(lpop),
-    CMD_ROW(rpop), CMD_ROW(blpop), CMD_ROW(brpop), CMD_ROW(lmpop), CMD_ROW(blmpop),
-    CMD_ROW(lmove), CMD_ROW(blmove), CMD_ROW(rpoplpush), CMD_ROW(brpoplpush), CMD_ROW(zadd),
-    CMD_ROW(zincrby), CMD_ROW(zpopmin), CMD_ROW(zpopmax), CMD_ROW(bzpopmin), CMD_ROW(bzpopmax),
-    CMD_ROW(zmpop), CMD_ROW(bzmpop),
+    CMD_ROW(set),         CMD_ROW(setex),        CMD_ROW(psetex),     CMD_ROW(setnx),
+    CMD_ROW(getset),      CMD_ROW(getdel),       CMD_ROW(getex),      CMD_ROW(get),
+    CMD_ROW(incrbyfloat), CMD_ROW(incr),         CMD_ROW(append),     CMD_ROW(del),
+    CMD_ROW(exists),      CMD_ROW(expire),       CMD_ROW(pexpire),    CMD_ROW(expireat),
+    CMD_ROW(pexpireat),   CMD_ROW(persist),      CMD_ROW(rename),     CMD_ROW(flushdb),
+    CMD_ROW(sadd),        CMD_ROW(srem),         CMD_ROW(spop),       CMD_ROW(smove),
+    CMD_ROW(hset),        CMD_ROW(hincrbyfloat), CMD_ROW(hdel),       CMD_ROW(lpush),
+    CMD_ROW(rpush),       CMD_ROW(lpop),         CMD_ROW(rpop),       CMD_ROW(blpop),
+    CMD_ROW(brpop),       CMD_ROW(lmpop),        CMD_ROW(blmpop),     CMD_ROW(lmove),
+    CMD_ROW(blmove),      CMD_ROW(rpoplpush),    CMD_ROW(brpoplpush), CMD_ROW(zadd),
+    CMD_ROW(zincrby),     CMD_ROW(zpopmin),      CMD_ROW(zpopmax),    CMD_ROW(bzpopmin),
+    CMD_ROW(bzpopmax),    CMD_ROW(zmpop),        CMD_ROW(bzmpop),
 };
 
 static void (*handler(const char *name))(struct cmd_ctx *)
@@ -603,9 +612,18 @@ static const char *g_str(struct gen *g, const char *fmt, long long v)
     return b;
 }
 
-static void g_add(struct gen *g, const char *a) { g->argv[g->argc++] = a; }
-static void g_fmt(struct gen *g, const char *fmt, long long v) { g_add(g, g_str(g, fmt, v)); }
-static void g_key(struct gen *g) { g_fmt(g, "k%lld", rnd(8)); }
+static void g_add(struct gen *g, const char *a)
+{
+    g->argv[g->argc++] = a;
+}
+static void g_fmt(struct gen *g, const char *fmt, long long v)
+{
+    g_add(g, g_str(g, fmt, v));
+}
+static void g_key(struct gen *g)
+{
+    g_fmt(g, "k%lld", rnd(8));
+}
 static void g_mem(struct gen *g)
 {
     if (rnd(2))
@@ -620,7 +638,9 @@ static void gen_command(struct gen *g, int64_t now)
     static const char *const floats[] = {"0.1", "1.5", "-3e2", "2.5e-3", "7"};
     g->argc = 0;
     switch (rnd(40)) {
-    case 0: case 1: case 2: {
+    case 0:
+    case 1:
+    case 2: {
         g_add(g, "SET");
         g_key(g);
         g_fmt(g, "v%lld", rnd(100));
@@ -632,9 +652,12 @@ static void gen_command(struct gen *g, int64_t now)
         if (t < 4) {
             g_add(g, ttl_opts[t]);
             long long v = 1 + rnd(3000);
-            if (t == 0) v = 1 + rnd(3);
-            if (t == 2) v = now / 1000 + rnd(5) - 1;
-            if (t == 3) v = now + (long long)rnd(3000) - 500;
+            if (t == 0)
+                v = 1 + rnd(3);
+            if (t == 2)
+                v = now / 1000 + rnd(5) - 1;
+            if (t == 3)
+                v = now + (long long)rnd(3000) - 500;
             g_fmt(g, "%lld", v);
         } else if (t == 4) {
             g_add(g, "KEEPTTL");
@@ -663,16 +686,20 @@ static void gen_command(struct gen *g, int64_t now)
         if (t < 4) {
             g_add(g, ttl_opts[t]);
             long long v = 1 + rnd(3000);
-            if (t == 0) v = 1 + rnd(3);
-            if (t == 2) v = now / 1000 + rnd(5) - 1;
-            if (t == 3) v = now + (long long)rnd(3000) - 500;
+            if (t == 0)
+                v = 1 + rnd(3);
+            if (t == 2)
+                v = now / 1000 + rnd(5) - 1;
+            if (t == 3)
+                v = now + (long long)rnd(3000) - 500;
             g_fmt(g, "%lld", v);
         } else if (t == 4) {
             g_add(g, "PERSIST");
         }
         break;
     }
-    case 7: case 8:
+    case 7:
+    case 8:
         g_add(g, "INCRBYFLOAT");
         g_key(g);
         g_add(g, floats[rnd(5)]);
@@ -683,16 +710,21 @@ static void gen_command(struct gen *g, int64_t now)
         if (strcmp(g->argv[0], "APPEND") == 0)
             g_add(g, "a");
         break;
-    case 10: case 11: case 12: {
+    case 10:
+    case 11:
+    case 12: {
         static const char *const names[] = {"EXPIRE", "PEXPIRE", "EXPIREAT", "PEXPIREAT"};
         static const char *const flags[] = {"NX", "XX", "GT", "LT"};
         unsigned t = rnd(4);
         g_add(g, names[t]);
         g_key(g);
         long long v = (long long)rnd(3000) - 300;
-        if (t == 0) v = (long long)rnd(5) - 1;
-        if (t == 2) v = now / 1000 + rnd(5) - 1;
-        if (t == 3) v = now + v;
+        if (t == 0)
+            v = (long long)rnd(5) - 1;
+        if (t == 2)
+            v = now / 1000 + rnd(5) - 1;
+        if (t == 3)
+            v = now + v;
         g_fmt(g, "%lld", v);
         if (rnd(3) == 0)
             g_add(g, flags[rnd(4)]);
@@ -702,17 +734,20 @@ static void gen_command(struct gen *g, int64_t now)
         g_add(g, rnd(2) ? "PERSIST" : "DEL");
         g_key(g);
         break;
-    case 14: case 15:
+    case 14:
+    case 15:
         g_add(g, rnd(2) ? "GET" : "EXISTS");
         g_key(g);
         break;
-    case 16: case 17:
+    case 16:
+    case 17:
         g_add(g, "SADD");
         g_key(g);
         for (unsigned i = 1 + rnd(4); i; i--)
             g_mem(g);
         break;
-    case 18: case 19:
+    case 18:
+    case 19:
         g_add(g, "SPOP");
         g_key(g);
         if (rnd(3))
@@ -725,13 +760,15 @@ static void gen_command(struct gen *g, int64_t now)
             g_key(g);
         g_mem(g);
         break;
-    case 21: case 22:
+    case 21:
+    case 22:
         g_add(g, rnd(3) ? "HINCRBYFLOAT" : "HSET");
         g_key(g);
         g_fmt(g, "f%lld", rnd(3));
         g_add(g, floats[rnd(5)]);
         break;
-    case 23: case 24:
+    case 23:
+    case 24:
         g_add(g, rnd(2) ? "LPUSH" : "RPUSH");
         g_key(g);
         for (unsigned i = 1 + rnd(4); i; i--)
@@ -775,7 +812,8 @@ static void gen_command(struct gen *g, int64_t now)
         if (strcmp(g->argv[0], "BRPOPLPUSH") == 0)
             g_add(g, "0");
         break;
-    case 29: case 30:
+    case 29:
+    case 30:
         g_add(g, rnd(3) ? "ZADD" : "ZINCRBY");
         g_key(g);
         if (strcmp(g->argv[0], "ZINCRBY") == 0) {
@@ -849,8 +887,8 @@ static int same_expire(void *arg, struct entry *e)
     const char *k = entry_key(e, &klen);
     struct entry **ref = dict_find_ref(&a->other->db[a->db].keys, k, klen);
     cr_assert_not_null(ref, "db %d key %.*s missing after replay", a->db, (int)klen, k);
-    cr_assert_eq(entry_expire(*ref), entry_expire(e), "db %d key %.*s: expiry %lld vs %lld",
-                 a->db, (int)klen, k, (long long)entry_expire(*ref), (long long)entry_expire(e));
+    cr_assert_eq(entry_expire(*ref), entry_expire(e), "db %d key %.*s: expiry %lld vs %lld", a->db,
+                 (int)klen, k, (long long)entry_expire(*ref), (long long)entry_expire(e));
     return 0;
 }
 
