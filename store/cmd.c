@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -14,6 +15,30 @@
 long long store_max_string = 512LL * 1024 * 1024;
 struct cmd_prop_hooks cmd_prop_hooks;
 struct store_limits store_limits = {512, 64, 512, 128, 64, -2};
+
+struct resp_arg prop_word(const char *word)
+{
+    return (struct resp_arg){word, strlen(word)};
+}
+
+struct resp_arg prop_ll(char buf[PROP_LL_BUF], long long v)
+{
+    int n = snprintf(buf, PROP_LL_BUF, "%lld", v);
+    return (struct resp_arg){buf, (size_t)n};
+}
+
+void cmd_propagate_key(struct cmd_ctx *c, const char *word, int i)
+{
+    struct resp_arg argv[2] = {prop_word(word), c->argv[i]};
+    cmd_propagate(c, 2, argv);
+}
+
+void cmd_propagate_key_ll(struct cmd_ctx *c, const char *word, int i, long long n)
+{
+    char buf[PROP_LL_BUF];
+    struct resp_arg argv[3] = {prop_word(word), c->argv[i], prop_ll(buf, n)};
+    cmd_propagate(c, 3, argv);
+}
 
 bool arg_is(const struct cmd_ctx *c, int i, const char *word)
 {

@@ -104,6 +104,16 @@ static inline void store_propagate_del(struct shard *s, int dbid, const char *ke
         cmd_prop_hooks.del(s, dbid, key, len);
 }
 
+/* Building what cmd_propagate logs (cmd.c): a word (a command name or an
+ * option) and a number printed into buf, which must outlive the call. */
+#define PROP_LL_BUF 24
+struct resp_arg prop_word(const char *word);
+struct resp_arg prop_ll(char buf[PROP_LL_BUF], long long v);
+/* Propagate `word key` for key argument i (DEL k, PERSIST k, LPOP k, ...). */
+void cmd_propagate_key(struct cmd_ctx *c, const char *word, int i);
+/* Propagate `word key n` for key argument i (PEXPIREAT k ms, LPOP k n, ...). */
+void cmd_propagate_key_ll(struct cmd_ctx *c, const char *word, int i, long long n);
+
 /* Shard k of the whole keyspace (k < ctx_nshards(c)). */
 static inline int ctx_nshards(const struct cmd_ctx *c) { return c->all ? c->nall : 1; }
 static inline struct shard *ctx_shard_at(const struct cmd_ctx *c, int k)

@@ -7,12 +7,17 @@
  * the entries that carry an expiry, in the spirit of Redis's
  * activeExpireCycle: batches of 20 volatile keys, stop a database when fewer
  * than 10% of a batch had expired, and never exceed the time budget.
+ *
+ * Keys removed by the store itself (lazy and active expiry, eviction: see
+ * db_expire_ref) are logged as DEL for the append-only file and, as in
+ * Redis, are not counted as changes in the dirty counter.
  */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "cmd.h"
 #include "store.h"
 
 static uint64_t rand_seed(void)
@@ -292,6 +297,30 @@ void db_delete_ref(struct shard *s, struct db *db, struct entry **ref)
     entry_free(db_unlink_ref(s, db, ref));
 }
 
+/* Remove a key the store itself decided to drop (see store.h). */
+static void drop_ref(struct shard *s, struct db *db, struct entry **ref)
+{
+    struct entry *e = dict_unlink(&db->keys, ref);
+    size_t klen;
+    const char *key = entry_key(e, &klen);
+    account_remove(db, e);
+    touch_entry(db, e);
+    store_propagate_del(s, (int)(db - s->db), key, klen);
+    entry_free(e);
+}
+
+void db_expire_ref(struct shard *s, struct db *db, struct entry **ref)
+{
+    drop_ref(s, db, ref);
+    s->stats.expired_keys++;
+}
+
+void db_evict_ref(struct shard *s, struct db *db, struct entry **ref)
+{
+    drop_ref(s, db, ref);
+    s->stats.evicted_keys++;
+}
+
 struct entry *db_lookup(struct shard *s, struct db *db, const void *key, size_t klen,
                         int flags, struct entry ***refp)
 {
@@ -299,8 +328,7 @@ struct entry *db_lookup(struct shard *s, struct db *db, const void *key, size_t 
     bool stats = !(flags & (LOOKUP_NOSTATS | LOOKUP_WRITE));
 
     if (ref && entry_is_expired(s, *ref)) {
-        db_delete_ref(s, db, ref);
-        s->stats.expired_keys++;
+        db_expire_ref(s, db, ref);
         ref = NULL;
     }
     if (!ref) {
@@ -463,8 +491,7 @@ uint64_t db_active_expire(struct shard *s, uint64_t budget_us)
             for (int k = 0; k < x.nkeys; k++) {
                 struct entry **ref = dict_find_ref(&db->keys, x.keys[k], x.lens[k]);
                 if (ref && entry_is_expired(s, *ref)) {
-                    db_delete_ref(s, db, ref);
-                    s->stats.expired_keys++;
+                    db_expire_ref(s, db, ref);
                     removed++;
                 }
                 free(x.keys[k]);

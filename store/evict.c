@@ -310,8 +310,7 @@ static size_t evict_one(struct shard *s)
             size_t klen, n = entry_mem(e);
             const char *key = entry_key(e, &klen);
             struct entry **ref = dict_find_ref(&db->keys, key, klen);
-            db_delete_ref(s, db, ref);
-            s->stats.evicted_keys++;
+            db_evict_ref(s, db, ref);
             return n;
         }
         return 0;
@@ -339,8 +338,7 @@ static size_t evict_one(struct shard *s)
                 continue;
             }
             size_t n = entry_mem(*ref);
-            db_delete_ref(s, db, ref);
-            s->stats.evicted_keys++;
+            db_evict_ref(s, db, ref);
             return n;
         }
     }

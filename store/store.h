@@ -249,6 +249,15 @@ void db_delete_ref(struct shard *s, struct db *db, struct entry **ref);
  * tell watchers and blocked clients. Returns the key's entry. */
 struct entry *db_store_value(struct shard *s, struct db *db, struct entry **ref, int enc,
                              void *ptr, uint64_t changes);
+/* The store removes the key at *ref on its own: it expired (lazily on
+ * access, or by the active cycle; counted in expired_keys) or was evicted
+ * (counted in evicted_keys). No command changed the dataset, so the dirty
+ * counter does not move (as in Redis 7.0, a read that meets an expired
+ * key is still a read); watchers are told, and the removal is logged as
+ * DEL key through store_propagate_del (cmd.h) so that a replay that does
+ * not expire or evict while loading ends with the same keys. */
+void db_expire_ref(struct shard *s, struct db *db, struct entry **ref);
+void db_evict_ref(struct shard *s, struct db *db, struct entry **ref);
 /* Take the live entry at *ref out of the db without freeing it (its value
  * can then move to another entry: RENAME, MOVE). */
 struct entry *db_unlink_ref(struct shard *s, struct db *db, struct entry **ref);

@@ -670,6 +670,10 @@ void cmd_hincrbyfloat(struct cmd_ctx *c)
     hash_set(&k.h, k.seed, f->ptr, f->len, buf, (size_t)n);
     hkey_commit(&k, 1);
     reply_bulk(c->out, buf, (size_t)n);
+    /* Logged as HSET key field <result> (Redis 7.0), so a replay does not
+     * depend on float arithmetic or formatting. */
+    struct resp_arg argv[4] = {prop_word("HSET"), c->argv[1], *f, {buf, (size_t)n}};
+    cmd_propagate(c, 4, argv);
 }
 
 /* ---- HRANDFIELD ---- */

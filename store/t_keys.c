@@ -35,6 +35,11 @@
  *    existing key: no LFU policy exists yet.
  *  - Option words are compared as C strings (up to the first NUL) and
  *    case-insensitively, as Redis's strcasecmp on argv does.
+ *  - Propagation (cmd.h), as Redis 7.0: the EXPIRE family logs PEXPIREAT
+ *    key <ms> with the request's NX/XX/GT/LT words, or DEL key when the
+ *    time is not in the future; FLUSHDB and FLUSHALL are logged even when
+ *    there was nothing to flush (Redis forces them). Expired keys that
+ *    RANDOMKEY and SCAN reclaim are logged as DEL by db_expire_ref.
  */
 #include <assert.h>
 #include <ctype.h>
@@ -135,15 +140,15 @@ static bool arg_dbid(struct cmd_ctx *c, int i, int *id)
 }
 
 /* Delete an expired entry found by iteration or sampling, counting it as
- * expired. The key is read only to find the entry's link. */
+ * expired (and logged as DEL: db_expire_ref). The key is read only to
+ * find the entry's link. */
 static void delete_expired(struct shard *s, struct db *db, struct entry *e)
 {
     size_t klen;
     const char *key = entry_key(e, &klen);
     struct entry **ref = dict_find_ref(&db->keys, key, klen);
     assert(ref && *ref == e);
-    db_delete_ref(s, db, ref);
-    s->stats.expired_keys++;
+    db_expire_ref(s, db, ref);
 }
 
 /* ---- DEL, UNLINK, EXISTS, TOUCH, TYPE ---- */
@@ -632,6 +637,8 @@ void cmd_flushdb(struct cmd_ctx *c)
     flush_fn *flush = flush_kind(c);
     for (int i = 0; i < ctx_nshards(c); i++)
         flush(ctx_shard_at(c, i), &ctx_shard_at(c, i)->db[c->dbid]);
+    /* Logged even when the db was already empty, as Redis 7.0 forces. */
+    cmd_propagate(c, c->argc, c->argv);
     reply_ok(c->out);
 }
 
@@ -645,6 +652,7 @@ void cmd_flushall(struct cmd_ctx *c)
         for (int i = 0; i < s->ndb; i++)
             flush(s, &s->db[i]);
     }
+    cmd_propagate(c, c->argc, c->argv); /* even when empty (Redis 7.0) */
     reply_ok(c->out);
 }
 
@@ -685,6 +693,22 @@ static bool parse_expire_flags(struct cmd_ctx *c, int *flags)
     return true;
 }
 
+/* An expiry that was set is logged as PEXPIREAT key <ms> followed by the
+ * request's own NX/XX/GT/LT words, as Redis 7.0 rewrites only the name and
+ * the time: replayed on the same state they decide the same way. */
+static void propagate_pexpireat(struct cmd_ctx *c, long long when)
+{
+    struct resp_arg *argv = xrealloc(NULL, (size_t)c->argc * sizeof(*argv));
+    char buf[PROP_LL_BUF];
+    argv[0] = prop_word("PEXPIREAT");
+    argv[1] = c->argv[1];
+    argv[2] = prop_ll(buf, when);
+    for (int j = 3; j < c->argc; j++)
+        argv[j] = c->argv[j];
+    cmd_propagate(c, c->argc, argv);
+    free(argv);
+}
+
 /* Mirrors expireGenericCommand. relative: the argument is added to now;
  * seconds: it is in seconds. Overflow of the unit conversion or of the
  * addition is an error; a key without a TTL counts as an infinite TTL for
@@ -722,10 +746,13 @@ static void expire_generic(struct cmd_ctx *c, bool relative, bool seconds, const
     if ((flags & EXPIRE_LT) && cur != -1 && when >= cur)
         return reply_int(c->out, 0);
 
-    if (when <= s->now_ms)
+    if (when <= s->now_ms) {
         db_delete_ref(s, c->db, ref);
-    else
+        cmd_propagate_key(c, "DEL", 1);
+    } else {
         db_set_expire(s, c->db, ref, when);
+        propagate_pexpireat(c, when);
+    }
     reply_int(c->out, 1);
 }
 

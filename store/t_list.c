@@ -1018,20 +1018,23 @@ void cmd_lpos(struct cmd_ctx *c)
  * set (a wrong destination type then does not matter, as in Redis) and
  * returns false; the blocking variants pass false and block instead. The
  * same key as source and destination rotates the list. */
-static bool move_generic(struct cmd_ctx *c, enum ql_where from, enum ql_where to, bool nullreply)
+enum move_result { MOVE_FAILED, MOVE_NO_SOURCE, MOVE_DONE };
+
+static enum move_result move_generic(struct cmd_ctx *c, enum ql_where from, enum ql_where to,
+                                     bool nullreply)
 {
     bool wrongtype;
     struct quicklist *src = list_get(c, 1, LOOKUP_WRITE, &wrongtype);
     if (wrongtype)
-        return true;
+        return MOVE_FAILED;
     if (!src) {
         if (nullreply)
             reply_null(c->out);
-        return false;
+        return MOVE_NO_SOURCE;
     }
     struct quicklist *dst = list_get(c, 2, LOOKUP_WRITE, &wrongtype);
     if (wrongtype)
-        return true;
+        return MOVE_FAILED;
     struct lval v;
     pop_one(src, from, &v);
     if (same_key(c, 1, 2)) {
@@ -1050,7 +1053,7 @@ static bool move_generic(struct cmd_ctx *c, enum ql_where from, enum ql_where to
     }
     reply_bulk(c->out, v.s, v.len);
     lval_free(&v);
-    return true;
+    return MOVE_DONE;
 }
 
 void cmd_lmove(struct cmd_ctx *c)
@@ -1067,13 +1070,24 @@ void cmd_rpoplpush(struct cmd_ctx *c)
 }
 
 /* The blocking moves: served at once like LMOVE when the source holds a
- * list; else wait, or reply a null bulk when the client may not block. */
+ * list; else wait, or reply a null bulk when the client may not block. A
+ * move is logged as the non-blocking command, LMOVE src dst from to or
+ * RPOPLPUSH src dst (Redis 7.0), so that a replay never blocks. */
 static void bmove_generic(struct cmd_ctx *c, enum ql_where from, enum ql_where to, int tidx)
 {
     long long ms;
     if (!arg_timeout(c, tidx, &ms))
         return;
-    if (move_generic(c, from, to, false))
+    enum move_result r = move_generic(c, from, to, false);
+    if (r == MOVE_DONE && tidx == 5) {
+        struct resp_arg argv[5] = {prop_word("LMOVE"), c->argv[1], c->argv[2], c->argv[3],
+                                   c->argv[4]};
+        cmd_propagate(c, 5, argv);
+    } else if (r == MOVE_DONE) {
+        struct resp_arg argv[3] = {prop_word("RPOPLPUSH"), c->argv[1], c->argv[2]};
+        cmd_propagate(c, 3, argv);
+    }
+    if (r != MOVE_NO_SOURCE)
         return;
     if (cmd_block(c, ms))
         return;
@@ -1116,6 +1130,13 @@ static bool mpop_first(struct cmd_ctx *c, int first, int n, enum ql_where where,
         else
             popped = pop_range_reply(c->out, ql, where, (unsigned long long)count);
         list_changed(c, i, ql, popped);
+        /* Logged as LPOP/RPOP key (BLPOP) or LPOP/RPOP key n with the
+         * number popped ([B]LMPOP), as Redis 7.0 does. */
+        const char *pop = where == QL_HEAD ? "LPOP" : "RPOP";
+        if (count < 0)
+            cmd_propagate_key(c, pop, i);
+        else
+            cmd_propagate_key_ll(c, pop, i, (long long)popped);
         return true;
     }
     return false;

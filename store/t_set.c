@@ -652,6 +652,18 @@ void cmd_scard(struct cmd_ctx *c)
 
 /* ---- SPOP ---- */
 
+/* SPOP is logged as one SREM key member per member it took (or DEL key
+ * when it took the whole set with a count), as Redis 7.0 does: chance
+ * picked the members, so the replay must name them. Called before the
+ * member is removed (its bytes may live in the set). */
+static void propagate_srem(struct cmd_ctx *c, struct smember *m)
+{
+    size_t n;
+    const char *p = mem_str(m, &n);
+    struct resp_arg argv[3] = {prop_word("SREM"), c->argv[1], {p, n}};
+    cmd_propagate(c, 3, argv);
+}
+
 /* SPOP key count: a set of up to count distinct members, removed. Count
  * >= size pops the whole set (and deletes the key). Otherwise, when the
  * members kept are few compared to those popped, the kept ones are
@@ -676,6 +688,7 @@ static void spop_count(struct cmd_ctx *c)
         reply_set(c->out, (long long)size);
         reply_all(c, &k.o);
         db_delete_ref(k.s, k.db, k.ref);
+        cmd_propagate_key(c, "DEL", 1);
         return;
     }
     reply_set(c->out, (long long)count);
@@ -684,6 +697,7 @@ static void spop_count(struct cmd_ctx *c)
         for (unsigned long i = 0; i < count; i++) {
             sobj_random(&k.o, &m);
             reply_member(c, &m);
+            propagate_srem(c, &m);
             sobj_remove(&k.o, &m); /* reads m's bytes before freeing them */
         }
         return skey_commit(&k, count);
@@ -699,6 +713,10 @@ static void spop_count(struct cmd_ctx *c)
         sobj_remove(&k.o, &m); /* after the copy: m may point into it */
     }
     reply_all(c, &k.o);
+    struct siter it;
+    siter_init(&it, &k.o);
+    while (siter_next(&it, &m))
+        propagate_srem(c, &m);
     sobj_free(&k.o);
     k.o = keep;
     skey_commit(&k, count);
@@ -721,6 +739,7 @@ void cmd_spop(struct cmd_ctx *c)
         return reply_null(c->out);
     sobj_random(&k.o, &m);
     reply_member(c, &m);
+    propagate_srem(c, &m);
     sobj_remove(&k.o, &m);
     skey_commit(&k, 1);
 }

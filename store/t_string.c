@@ -20,6 +20,12 @@
  *    the dispatcher.
  *  - Option words are compared as C strings, as Redis does, so "nx\0junk"
  *    is read as NX.
+ *  - Propagation (cmd.h), as Redis 7.0 rewrites these for its AOF: SET with
+ *    any expiry, SETEX and PSETEX log SET key value PXAT <ms>; SET ... GET
+ *    logs the request without its GET words; GETSET logs SET; GETDEL logs
+ *    DEL; GETEX logs PEXPIREAT, DEL (a past EXAT/PXAT) or PERSIST, and
+ *    nothing when it only read; INCRBYFLOAT logs SET key <result> KEEPTTL.
+ *    The rest are logged as sent.
  */
 #include <assert.h>
 #include <ctype.h>
@@ -247,6 +253,21 @@ void cmd_get(struct cmd_ctx *c)
     get_generic(c);
 }
 
+/* SET ... GET is logged without its GET words (Redis 7.0 drops every
+ * argument from the fourth on that reads "GET" as a C string). */
+static void propagate_without_get(struct cmd_ctx *c)
+{
+    struct resp_arg *argv = malloc((size_t)c->argc * sizeof(*argv));
+    int n = 0;
+    if (!argv)
+        abort();
+    for (int j = 0; j < c->argc; j++)
+        if (j < 3 || !arg_opt(c, j, "GET"))
+            argv[n++] = c->argv[j];
+    cmd_propagate(c, n, argv);
+    free(argv);
+}
+
 /* The common body of SET, SETNX, SETEX and PSETEX (setGenericCommand).
  * Order of checks, as in Redis: the expire value, then GET's read (which
  * may fail with WRONGTYPE and then sets nothing), then NX/XX. Without GET
@@ -276,6 +297,16 @@ static void set_generic(struct cmd_ctx *c, int flags, int vi, int ei, bool int_r
     if (old && (flags & F_KEEPTTL))
         expire = entry_expire(old);
     store_value(c, old ? ref : NULL, vi, expire);
+    if (ei) {
+        /* Logged as SET key value PXAT ms, whatever the form of the expiry
+         * and the other options (Redis 7.0): it replays to the same time. */
+        char buf[PROP_LL_BUF];
+        struct resp_arg argv[5] = {prop_word("SET"), c->argv[1], c->argv[vi], prop_word("PXAT"),
+                                   prop_ll(buf, expire)};
+        cmd_propagate(c, 5, argv);
+    } else if (flags & F_GET) {
+        propagate_without_get(c);
+    }
     if (flags & F_GET)
         return;
     if (int_reply)
@@ -314,20 +345,26 @@ void cmd_psetex(struct cmd_ctx *c)
     set_generic(c, F_PX, 3, 2, false);
 }
 
-/* GETSET key value: the old value (or null), then set without TTL. */
+/* GETSET key value: the old value (or null), then set without TTL. Logged
+ * as SET key value, as Redis 7.0 does. */
 void cmd_getset(struct cmd_ctx *c)
 {
     if (!get_generic(c))
         return;
     store_value(c, NULL, 2, -1);
+    struct resp_arg argv[3] = {prop_word("SET"), c->argv[1], c->argv[2]};
+    cmd_propagate(c, 3, argv);
 }
 
-/* GETDEL key: the value (or null), then delete the key. */
+/* GETDEL key: the value (or null), then delete the key. Logged as DEL key
+ * when it deleted one (Redis 7.0; sluice has no lazyfree-lazy-user-del,
+ * so never UNLINK). */
 void cmd_getdel(struct cmd_ctx *c)
 {
     if (!get_generic(c))
         return;
-    db_delete(c->shard, c->db, c->argv[1].ptr, c->argv[1].len);
+    if (db_delete(c->shard, c->db, c->argv[1].ptr, c->argv[1].len))
+        cmd_propagate_key(c, "DEL", 1);
 }
 
 /* GETEX key [EX s|PX ms|EXAT ts|PXAT ms-ts|PERSIST]: GET that also sets or
@@ -351,13 +388,19 @@ void cmd_getex(struct cmd_ctx *c)
     if (ei && !parse_expire(c, ei, flags, &when))
         return;
 
+    /* Never logged as sent: DEL key, PEXPIREAT key ms or PERSIST key for
+     * what it did, nothing when it only read (Redis 7.0). */
     reply_value(c, e);
-    if ((flags & (F_EXAT | F_PXAT)) && when <= c->shard->now_ms)
+    if ((flags & (F_EXAT | F_PXAT)) && when <= c->shard->now_ms) {
         db_delete_ref(c->shard, c->db, ref);
-    else if (ei)
+        cmd_propagate_key(c, "DEL", 1);
+    } else if (ei) {
         db_set_expire(c->shard, c->db, ref, when);
-    else if ((flags & F_PERSIST) && entry_expire(e) >= 0)
+        cmd_propagate_key_ll(c, "PEXPIREAT", 1, when);
+    } else if ((flags & F_PERSIST) && entry_expire(e) >= 0) {
         db_set_expire(c->shard, c->db, ref, -1);
+        cmd_propagate_key(c, "PERSIST", 1);
+    }
 }
 
 /* MGET key [key ...]: one bulk per key, null for missing and non-string
@@ -645,6 +688,11 @@ void cmd_incrbyfloat(struct cmd_ctx *c)
     else
         db_set(c->shard, c->db, ne);
     reply_bulk(c->out, out, (size_t)n);
+    /* Logged as SET key <result> KEEPTTL, so a replay does not depend on
+     * float arithmetic or formatting (Redis 7.0). */
+    struct resp_arg argv[4] = {
+        prop_word("SET"), c->argv[1], {out, (size_t)n}, prop_word("KEEPTTL")};
+    cmd_propagate(c, 4, argv);
 }
 
 /* One matching range of LCS IDX, positions inclusive. */

@@ -1860,7 +1860,16 @@ static bool zpop_first(struct cmd_ctx *c, int first, int nkeys, bool max, long l
         if (found < 0)
             return true;
         if (found) {
+            unsigned long len = zobj_len(&k.z);
             zpop_key(c, i, &k, max, count, shape);
+            /* Logged as ZPOPMIN/ZPOPMAX key (BZPOPMIN/MAX) or with the
+             * number popped ([B]ZMPOP), as Redis 7.0 does. */
+            const char *pop = max ? "ZPOPMAX" : "ZPOPMIN";
+            if (shape == POP_KEY_FLAT)
+                cmd_propagate_key(c, pop, i);
+            else
+                cmd_propagate_key_ll(c, pop, i,
+                                     (unsigned long long)count < len ? count : (long long)len);
             return true;
         }
     }
