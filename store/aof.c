@@ -431,3 +431,188 @@ out:
     errno = e;
     return rc;
 }
+
+/* ---- the command stream ---- */
+
+#define AOF_LINE_MAX 1024 /* Redis's AOF_ANNOTATION_LINE_MAX_LEN: fgets buffer */
+
+bool aof_has_rdb_preamble(const void *buf, size_t len)
+{
+    return len >= 5 && memcmp(buf, "REDIS", 5) == 0;
+}
+
+/* The length of the line at buf[pos] as fgets(b, AOF_LINE_MAX) reads it:
+ * through the newline, at most AOF_LINE_MAX - 1 bytes. Its C string (up
+ * to a NUL) is copied into line; returns the bytes consumed, *clen the
+ * string's length. */
+static size_t read_line(const char *buf, size_t len, size_t pos, char *line, size_t *clen)
+{
+    size_t avail = len - pos < AOF_LINE_MAX - 1 ? len - pos : AOF_LINE_MAX - 1;
+    const char *nl = memchr(buf + pos, '\n', avail);
+    size_t n = nl ? (size_t)(nl - (buf + pos)) + 1 : avail;
+    size_t c = strnlen(buf + pos, n);
+    memcpy(line, buf + pos, c);
+    line[c] = '\0';
+    *clen = c;
+    return n;
+}
+
+static bool name_is(const struct resp_arg *a, const char *word)
+{
+    size_t n = strlen(word);
+    return a->len == n && !strncasecmp(a->ptr, word, n);
+}
+
+static void grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return;
+    size_t c = *cap ? *cap : 8;
+    while (c < need)
+        c *= 2;
+    void *np = realloc(*p, c * size);
+    if (!np)
+        abort();
+    *p = np;
+    *cap = c;
+}
+
+enum aof_parse_status aof_parse_commands(const char *buf, size_t len, size_t start,
+                                         const struct aof_parse_ops *ops,
+                                         struct aof_parse_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    if (start > len)
+        start = len;
+    r->valid_up_to = start;
+    size_t pos = start, before_multi = start;
+    size_t next_progress = start + AOF_PROGRESS_BYTES;
+    bool in_multi = false;
+    struct resp_arg *args = NULL; /* the command being read */
+    size_t args_cap = 0;
+    /* A transaction's commands until EXEC: their arguments one after the
+     * other, and each command's argc. They point into buf. */
+    struct resp_arg *q = NULL;
+    size_t qn = 0, qcap = 0;
+    int *qargc = NULL;
+    size_t qcmds = 0, qcmdcap = 0;
+    char line[AOF_LINE_MAX];
+    size_t clen;
+    enum aof_parse_status st = AOF_PARSE_OK;
+
+    while (pos < len) {
+        if (ops->progress && pos >= next_progress) {
+            ops->progress(ops->arg, pos, len);
+            next_progress = pos + AOF_PROGRESS_BYTES;
+        }
+        size_t cmd_off = pos;
+        pos += read_line(buf, len, pos, line, &clen);
+        if (clen && line[0] == '#')
+            continue; /* annotation */
+        if (!clen || line[0] != '*') {
+            st = AOF_PARSE_BAD_FORMAT;
+            r->error_off = cmd_off;
+            break;
+        }
+        if (clen == 1) {
+            /* "*" alone: at the end of the input it is a cut command; with
+             * a NUL after it, Redis's read fails (not an EOF). */
+            st = pos >= len ? AOF_PARSE_TRUNCATED : AOF_PARSE_BAD_FORMAT;
+            r->error_off = cmd_off;
+            break;
+        }
+        int argc = (int)strtol(line + 1, NULL, 10); /* atoi */
+        if (argc < 1) {
+            st = AOF_PARSE_BAD_FORMAT;
+            r->error_off = cmd_off;
+            break;
+        }
+        int j;
+        for (j = 0; j < argc; j++) {
+            if (pos >= len) {
+                st = AOF_PARSE_TRUNCATED;
+                break;
+            }
+            size_t arg_off = pos;
+            pos += read_line(buf, len, pos, line, &clen);
+            if (!clen || line[0] != '$') {
+                st = AOF_PARSE_BAD_FORMAT;
+                r->error_off = arg_off;
+                break;
+            }
+            long blen = strtol(line + 1, NULL, 10);
+            if (blen < 0) { /* Redis would take it as a huge unsigned length */
+                st = AOF_PARSE_BAD_FORMAT;
+                r->error_off = arg_off;
+                break;
+            }
+            if ((unsigned long)blen > len - pos) {
+                st = AOF_PARSE_TRUNCATED;
+                break;
+            }
+            grow((void **)&args, &args_cap, (size_t)j + 1, sizeof(*args));
+            args[j].ptr = buf + pos;
+            args[j].len = (size_t)blen;
+            pos += (size_t)blen;
+            if (len - pos < 2) { /* the CRLF, read but not checked, as Redis */
+                st = AOF_PARSE_TRUNCATED;
+                break;
+            }
+            pos += 2;
+        }
+        if (j < argc) {
+            if (st == AOF_PARSE_TRUNCATED)
+                r->error_off = cmd_off;
+            break;
+        }
+        if (ops->check && ops->check(ops->arg, argc, args)) {
+            st = AOF_PARSE_STOPPED;
+            r->error_off = cmd_off;
+            break;
+        }
+        bool is_multi = name_is(&args[0], "multi"), is_exec = name_is(&args[0], "exec");
+        if (is_multi)
+            before_multi = r->valid_up_to; /* as Redis, also for a nested MULTI */
+        int rc = 0;
+        if (in_multi && !is_exec) {
+            grow((void **)&q, &qcap, qn + (size_t)argc, sizeof(*q));
+            memcpy(q + qn, args, (size_t)argc * sizeof(*q));
+            qn += (size_t)argc;
+            grow((void **)&qargc, &qcmdcap, qcmds + 1, sizeof(*qargc));
+            qargc[qcmds++] = argc;
+        } else if (is_multi) {
+            in_multi = true;
+        } else if (is_exec && in_multi) {
+            size_t k = 0;
+            for (size_t i = 0; i < qcmds && !rc; i++) {
+                rc = ops->apply ? ops->apply(ops->arg, qargc[i], q + k) : 0;
+                r->commands += !rc;
+                k += (size_t)qargc[i];
+            }
+            in_multi = false;
+            qn = qcmds = 0;
+        } else {
+            rc = ops->apply ? ops->apply(ops->arg, argc, args) : 0;
+            r->commands += !rc;
+        }
+        if (rc) {
+            st = AOF_PARSE_STOPPED;
+            r->error_off = cmd_off;
+            break;
+        }
+        r->valid_up_to = pos;
+    }
+    if (st == AOF_PARSE_OK && in_multi) {
+        /* The input ends inside a transaction: Redis reverts it and then
+         * treats the file as truncated before the MULTI. */
+        st = AOF_PARSE_TRUNCATED;
+        r->multi_reverted = true;
+        r->valid_up_to = before_multi;
+        r->error_off = before_multi;
+    }
+    free(args);
+    free(q);
+    free(qargc);
+    r->status = st;
+    return st;
+}
