@@ -515,9 +515,11 @@ enum aof_parse_status aof_parse_commands(const char *buf, size_t len, size_t sta
             break;
         }
         if (clen == 1) {
-            /* "*" alone: at the end of the input it is a cut command; with
-             * a NUL after it, Redis's read fails (not an EOF). */
-            st = pos >= len ? AOF_PARSE_TRUNCATED : AOF_PARSE_BAD_FORMAT;
+            /* "*" alone (as a C string): a cut command when the read ran
+             * into the end of the input (Redis's feof), else a NUL follows
+             * and Redis's read fails. */
+            bool eof = pos >= len && buf[pos - 1] != '\n';
+            st = eof ? AOF_PARSE_TRUNCATED : AOF_PARSE_BAD_FORMAT;
             r->error_off = cmd_off;
             break;
         }
