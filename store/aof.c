@@ -239,9 +239,12 @@ fail:
 }
 
 /* As Redis's sdsneedsrepr: a byte that sdssplitargs would not read back
- * as itself outside quotes. */
+ * as itself outside quotes. Unlike Redis, an empty name is quoted too (""),
+ * so that what is written always reads back (Redis never makes one). */
 static bool needs_repr(const char *s)
 {
+    if (!*s)
+        return true;
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '\\' || c == '"' || !isprint(c) || isspace(c))
