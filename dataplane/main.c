@@ -394,7 +394,7 @@ int main(int argc, char **argv)
     int exit_code = 0;
     atomic_store(&server.loading, 1);
     atomic_store(&server.started, 1);
-    if (persist_load_at_start() != 0) {
+    if ((config.appendonly ? aof_load_at_start() : persist_load_at_start()) != 0) {
         exit_code = 1;
         atomic_store(&server.stop, 1);
     }

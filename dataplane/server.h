@@ -295,6 +295,10 @@ int persist_load_at_start(void);
 void persist_loading_start(size_t total_bytes);
 void persist_loading_progress(size_t loaded_bytes);
 void persist_loading_end(void);
+/* aof_load.c: with appendonly yes, load <appenddirname>/ (manifest, base,
+ * incr files) into the shards before serving, instead of dbfilename, as
+ * Redis 7.0 does; 0, or -1 (the reason logged): sluiced refuses to start. */
+int aof_load_at_start(void);
 /* From worker 0's cron: save rules (save <seconds> <changes>). */
 void persist_cron(struct worker *w);
 /* SHUTDOWN [SAVE|NOSAVE]: save when asked or when save rules exist
