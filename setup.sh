@@ -15,7 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 BUILD_DEPS=(gcc pkg-config meson ninja-build liburing-dev libjemalloc-dev libcriterion-dev)
-TEST_DEPS=(redis-server redis-tools python3-redis python3-pytest clang libclang-rt-14-dev)
+TEST_DEPS=(redis-server redis-tools python3-redis python3-pytest clang libclang-rt-14-dev
+           libfuse3-dev fuse3)
 
 log() { printf '\n==> %s\n' "$*"; }
 
