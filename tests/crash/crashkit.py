@@ -76,6 +76,8 @@ def free_port():
         port = _next_port[0]
         _next_port[0] = _PORT_LO + (port - _PORT_LO + 1) % n
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # As the servers do: a killed server's port in TIME_WAIT is reusable.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
             return port
@@ -316,10 +318,20 @@ class PowerFS:
 # the workload
 
 KINDS = ("set", "incr", "rpush", "hset", "multi")
+PLAIN = KINDS[:4]  # without MULTI blocks
 
 
-def op_kind(i):
-    return KINDS[i % len(KINDS)], i // len(KINDS)
+def op_kind(i, kinds=KINDS):
+    return kinds[i % len(kinds)], i // len(kinds)
+
+
+def torn_multi_defect():
+    """redis-server 7.0 mishandles a torn tail inside a MULTI block: it
+    truncates the file after the last complete command, leaving an open
+    MULTI that swallows what is appended after it (see
+    test_crash.test_torn_multi_block_is_dropped_whole). Cycles that tear
+    the file leave MULTI out of the workload for that server."""
+    return server_kind() == "redis"
 
 
 def keys(cycle, tid):
@@ -343,9 +355,10 @@ class Writer(threading.Thread):
     i was acknowledged; sent counts operations sent (acked, plus at most one
     in flight when the connection broke)."""
 
-    def __init__(self, port, cycle, tid, stop):
+    def __init__(self, port, cycle, tid, stop, kinds=KINDS):
         super().__init__(daemon=True)
         self.port, self.cycle, self.tid, self.stop = port, cycle, tid, stop
+        self.kinds = kinds
         self.acks = []
         self.sent = 0
         self.error = None  # a wrong reply (a test failure, not a crash)
@@ -360,7 +373,7 @@ class Writer(threading.Thread):
         i = 0
         try:
             while not self.stop.is_set():
-                kind, j = op_kind(i)
+                kind, j = op_kind(i, self.kinds)
                 self.sent = i + 1
                 if kind == "set":
                     ok = c.set(set_key(self.cycle, self.tid, j), set_value(self.cycle, self.tid, j))
@@ -393,13 +406,13 @@ class Writer(threading.Thread):
                 pass
 
 
-def survivors(client, cycle, tid, sent):
+def survivors(client, cycle, tid, sent, kinds=KINDS):
     """How many of the first `sent` operations of (cycle, tid) are in the
     server, checking that they form a prefix. Returns (p, problems)."""
     k = keys(cycle, tid)
     counts = {kind: 0 for kind in KINDS}
     for i in range(sent):
-        counts[op_kind(i)[0]] += 1
+        counts[op_kind(i, kinds)[0]] += 1
     pipe = client.pipeline(transaction=False)
     set_keys = [set_key(cycle, tid, j) for j in range(counts["set"])]
     if set_keys:
@@ -446,14 +459,14 @@ def survivors(client, cycle, tid, sent):
         problems.append("MULTI counter %d, only %d sent" % (mcount, counts["multi"]))
     present["multi"] = [j < mcount for j in range(counts["multi"])]
 
-    flags = [present[op_kind(i)[0]][op_kind(i)[1]] for i in range(sent)]
+    flags = [present[op_kind(i, kinds)[0]][op_kind(i, kinds)[1]] for i in range(sent)]
     p = 0
     while p < sent and flags[p]:
         p += 1
     later = [i for i in range(p, sent) if flags[i]]
     if later:
         problems.append("thread %d of cycle %d: operations %s survived but %d (%s) did not "
-                        "(not a prefix of the log)" % (tid, cycle, later[:5], p, op_kind(p)[0]))
+                        "(not a prefix of the log)" % (tid, cycle, later[:5], p, op_kind(p, kinds)[0]))
     return p, problems
 
 
@@ -463,12 +476,12 @@ class History:
     those (the keys of a cycle are not written after it)."""
 
     def __init__(self):
-        self.kept = {}  # (cycle, tid) -> (sent, p)
+        self.kept = {}  # (cycle, tid) -> (sent, kinds, p)
 
     def check(self, client):
         problems = []
-        for (cycle, tid), (sent, p) in sorted(self.kept.items()):
-            now, probs = survivors(client, cycle, tid, sent)
+        for (cycle, tid), (sent, kinds, p) in sorted(self.kept.items()):
+            now, probs = survivors(client, cycle, tid, sent, kinds)
             problems += probs
             if now != p:
                 problems.append("cycle %d thread %d: %d operations survived its crash, "
@@ -486,11 +499,12 @@ class CycleResult:
         self.problems = []
 
 
-def run_writers(port, cycle, nthreads, duration, on_crash, rewrite_at=None, server=None):
+def run_writers(port, cycle, nthreads, duration, on_crash, rewrite_at=None, server=None,
+                kinds=KINDS):
     """Run nthreads writers for `duration` seconds, then call on_crash()
     (which kills the server) and return (writers, crash_time)."""
     stop = threading.Event()
-    writers = [Writer(port, cycle, t, stop) for t in range(nthreads)]
+    writers = [Writer(port, cycle, t, stop, kinds) for t in range(nthreads)]
     for w in writers:
         w.start()
     t0 = time.monotonic()
@@ -519,9 +533,9 @@ def check_cycle(client, cycle, writers, crash_time, history):
     for w in writers:
         if w.error:
             res.problems.append("thread %d: %s" % (w.tid, w.error))
-        p, probs = survivors(client, cycle, w.tid, w.sent)
+        p, probs = survivors(client, cycle, w.tid, w.sent, w.kinds)
         res.problems += probs
-        history.kept[(cycle, w.tid)] = (w.sent, p)
+        history.kept[(cycle, w.tid)] = (w.sent, w.kinds, p)
         acked = len(w.acks)
         res.acked += acked
         res.sent += w.sent
