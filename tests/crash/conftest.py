@@ -8,6 +8,7 @@ losses, times), so that a passing run still tells what it measured.
 """
 import os
 import shutil
+import subprocess
 import tempfile
 
 import pytest
@@ -104,3 +105,21 @@ def powerfs(workdir):
     _kill_servers()  # a server still running would keep the mount busy
     for fs in mounts:
         fs.unmount()
+
+
+@pytest.fixture
+def small_tmpfs(workdir):
+    """A 2 MiB tmpfs mounted under the work directory (needs root),
+    unmounted at teardown after the servers are killed."""
+    mnt = os.path.join(workdir, "tmpfs")
+    os.makedirs(mnt)
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0755", "tmpfs", mnt],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip("cannot mount a tmpfs: %s" % r.stderr.strip())
+    yield mnt
+    _kill_servers()
+    if subprocess.run(["umount", mnt], capture_output=True).returncode != 0:
+        subprocess.run(["umount", "-l", mnt], capture_output=True)
