@@ -13,7 +13,7 @@ import tempfile
 
 import pytest
 
-import crashkit
+from . import crashkit
 
 _summary = []
 _servers = []  # every server the current test made

@@ -30,7 +30,6 @@ import random
 import signal
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 
@@ -554,7 +553,3 @@ def rng():
 
 def cycles(default):
     return int(os.environ.get("CRASH_CYCLES") or default)
-
-
-def tmpdir(prefix):
-    return tempfile.mkdtemp(prefix=prefix)

@@ -32,8 +32,8 @@ import time
 
 import pytest
 
-import crashkit
-from crashkit import check_cycle, run_writers
+from . import crashkit
+from .crashkit import check_cycle, run_writers
 
 THREADS = 4
 EVERYSEC_WINDOW = 2.0  # seconds of acknowledged writes everysec may lose

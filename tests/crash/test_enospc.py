@@ -20,8 +20,6 @@ import time
 import pytest
 import redis
 
-import crashkit
-
 MISCONF = "MISCONF Errors writing to the AOF file: No space left on device"
 VALUE = 8000
 
