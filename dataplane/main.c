@@ -352,7 +352,7 @@ int main(int argc, char **argv)
     }
     open_listeners();
     dp_slots_init();
-    if (shards_init() != 0) {
+    if (shards_init() != 0 || aof_setup() != 0) {
         log_msg(LL_WARNING, "Out of memory creating the rings between workers");
         return 1;
     }
@@ -391,7 +391,7 @@ int main(int argc, char **argv)
      * file that cannot be loaded stops everything, as Redis refuses to
      * start; what was loaded is freed on the way out like at shutdown. */
     int exit_code = 0;
-    if (persist_load_at_start() != 0) {
+    if (persist_load_at_start() != 0 || aof_start() != 0) {
         exit_code = 1;
         atomic_store(&server.stop, 1);
     }
@@ -420,6 +420,7 @@ int main(int argc, char **argv)
         worker_wake(&server.workers[i]);
     for (int i = 0; i < server.nworkers; i++)
         pthread_join(server.workers[i].thread, NULL);
+    aof_shutdown(); /* what the workers logged is written and fsynced */
     shards_drain();
     if (by_signal && !exit_code)
         persist_at_signal_exit(); /* the workers are gone: the shards are ours */
