@@ -85,6 +85,9 @@ cmd_test() {
     run_suite build default
     log "fuzzing the RESP parser (bounded)"
     tests/fuzz/run.sh "${FUZZ_SECONDS:-30}"
+    log "fuzzing the RDB loader and the AOF parsers (bounded)"
+    tests/fuzz/run.sh rdb "${FUZZ_SHORT_SECONDS:-10}"
+    tests/fuzz/run.sh aof "${FUZZ_SHORT_SECONDS:-10}"
     log "ring under ThreadSanitizer"
     # Criterion cannot start under TSan, so the ring test also builds alone.
     cc -std=gnu11 -O1 -g -fsanitize=thread -Wall -Wextra -Werror -D_GNU_SOURCE \

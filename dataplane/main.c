@@ -391,7 +391,8 @@ int main(int argc, char **argv)
      * file that cannot be loaded stops everything, as Redis refuses to
      * start; what was loaded is freed on the way out like at shutdown. */
     int exit_code = 0;
-    if (persist_load_at_start() != 0 || aof_start() != 0) {
+    if ((config.appendonly ? aof_load_at_start() : persist_load_at_start()) != 0 ||
+        aof_start() != 0) {
         exit_code = 1;
         atomic_store(&server.stop, 1);
     }

@@ -297,6 +297,10 @@ void persist_init(void);
 /* Load dir/dbfilename (or the AOF) into the shards before serving; 0 or -1
  * (the reason logged): sluiced then refuses to start, as Redis does. */
 int persist_load_at_start(void);
+/* aof_load.c: with appendonly yes, load <appenddirname>/ (manifest, base,
+ * incr files) into the shards before serving, instead of dbfilename, as
+ * Redis 7.0 does; 0, or -1 (the reason logged): sluiced refuses to start. */
+int aof_load_at_start(void);
 /* From worker 0's cron: save rules (save <seconds> <changes>). */
 void persist_cron(struct worker *w);
 /* SHUTDOWN [SAVE|NOSAVE]: save when asked or when save rules exist

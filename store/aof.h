@@ -59,4 +59,54 @@ int aof_manifest_load(const char *dirpath, const char *appendfilename, struct ao
 int aof_manifest_persist(const char *dirpath, const char *appendfilename,
                          const struct aof_manifest *m);
 
+/* ---- the command stream of an AOF file ----
+ * A walk over RESP multibulk commands ("*N\r\n$len\r\n...\r\n") in
+ * memory, read as Redis 7.0 reads an AOF: "#..." lines (the "#TS:" time
+ * annotations) are skipped; commands between MULTI and EXEC take effect at
+ * EXEC; the input ends cleanly, or truncated (it stops inside a command,
+ * or a MULTI has no EXEC: the transaction is reverted), or on a format
+ * error. Pure: usable on any bytes (fuzzed). */
+
+enum aof_parse_status {
+    AOF_PARSE_OK = 0,       /* every command read and applied */
+    AOF_PARSE_TRUNCATED,    /* unexpected end: cut the input at valid_up_to */
+    AOF_PARSE_BAD_FORMAT,   /* not a command at error_off */
+    AOF_PARSE_STOPPED,      /* a callback said stop, at the command at error_off */
+};
+
+struct resp_arg;
+
+struct aof_parse_ops {
+    /* Every command as it is read (MULTI and EXEC too), before it is
+     * queued or applied; nonzero stops the walk (AOF_PARSE_STOPPED). NULL:
+     * every command is accepted. */
+    int (*check)(void *arg, int argc, const struct resp_arg *argv);
+    /* A command taking effect: when read, or at its transaction's EXEC.
+     * MULTI and a transaction's EXEC are not passed (an EXEC without MULTI
+     * is). Nonzero stops the walk. argv points into the input. */
+    int (*apply)(void *arg, int argc, const struct resp_arg *argv);
+    /* About every AOF_PROGRESS_BYTES of input (NULL: never). */
+    void (*progress)(void *arg, size_t done, size_t total);
+    void *arg;
+};
+#define AOF_PROGRESS_BYTES (64u << 20)
+
+struct aof_parse_result {
+    enum aof_parse_status status;
+    /* End of the last whole command read (a MULTI without EXEC: where it
+     * started): where a truncated input is cut. At least start. */
+    size_t valid_up_to;
+    size_t error_off;        /* BAD_FORMAT: the bad line; STOPPED: the command */
+    unsigned long long commands; /* applied (apply returned 0) */
+    bool multi_reverted;     /* TRUNCATED because a MULTI had no EXEC */
+};
+
+/* Walk buf[start, len) (start: after an RDB preamble). Returns r->status. */
+enum aof_parse_status aof_parse_commands(const char *buf, size_t len, size_t start,
+                                         const struct aof_parse_ops *ops,
+                                         struct aof_parse_result *r);
+
+/* Whether a file's bytes begin with an RDB preamble ("REDIS"). */
+bool aof_has_rdb_preamble(const void *buf, size_t len);
+
 #endif

@@ -1942,5 +1942,6 @@ int rdb_load_mem(const unsigned char *buf, size_t len, struct shard *const *shar
             st->checksum_checked = true;
         }
     }
+    st->bytes = (size_t)(l.p - buf);
     return 0;
 }

@@ -87,6 +87,8 @@ struct rdb_load_stats {
     uint64_t empty;   /* skipped: empty collections */
     uint64_t functions_skipped; /* FUNCTION2 records (sluice has no functions) */
     bool checksum_checked;
+    size_t bytes; /* input read, through the checksum: what follows is not RDB
+                   * (the command tail of an AOF with an RDB preamble) */
 };
 
 /* Load buf[0..len) into the shards (their dbs must be empty or allow_dup).
