@@ -125,6 +125,20 @@ static void apply_policy(void)
     atomic_store(&pol_auto_min, config.auto_aof_rewrite_min_size);
 }
 
+/* Our threads need little stack (no recursion, small buffers). A small
+ * one also keeps glibc's cache of dead threads' stacks from growing: the
+ * store's used_memory reads the allocation counters of threads that have
+ * exited (see the report of this branch). */
+static int thread_start(pthread_t *t, void *(*fn)(void *))
+{
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, 256 * 1024);
+    int rc = pthread_create(t, &a, fn, NULL);
+    pthread_attr_destroy(&a);
+    return rc;
+}
+
 static void *xmalloc(size_t n)
 {
     void *p = malloc(n);
@@ -173,12 +187,33 @@ struct aof_tls {
     struct chunk *full_head, *full_tail; /* to push, in order */
     struct gbuf g;                       /* ops of the open command */
     struct gbuf one;                     /* a record outside any command */
+    struct chunk *spare;                 /* consumed chunks back for reuse */
+    int nspare;
     int depth, ops;
 } __attribute__((aligned(64)));
 
 static struct aof_tls tls[MAX_WORKERS];
 static _Thread_local struct aof_tls *me;
-static struct ring *to_pt[MAX_WORKERS];
+/* to_pt[i]: worker i's chunks to the persistence thread; from_pt[i]: the
+ * consumed ones back, so that memory is freed (or reused) by the thread
+ * that allocated it (used_memory counts per thread). */
+static struct ring *to_pt[MAX_WORKERS], *from_pt[MAX_WORKERS];
+#define MAX_SPARE 4
+
+/* Take back consumed chunks: keep a few for reuse, free the rest. */
+static void take_back(struct aof_tls *t)
+{
+    struct chunk *c;
+    while ((c = ring_pop(from_pt[t->w->id]))) {
+        if (c->cap == CHUNK_MIN && t->nspare < MAX_SPARE) {
+            c->next = t->spare;
+            t->spare = c;
+            t->nspare++;
+        } else {
+            free(c);
+        }
+    }
+}
 
 static void gbuf_reserve(struct gbuf *g, size_t n)
 {
@@ -272,7 +307,15 @@ static uint64_t emit(struct aof_tls *t, uint32_t flags, const struct gbuf *g)
         else
             free(t->cur);
         size_t cap = need > CHUNK_MIN ? need : CHUNK_MIN;
-        t->cur = xmalloc(sizeof(struct chunk) + cap);
+        if (cap == CHUNK_MIN && !t->spare)
+            take_back(t);
+        if (cap == CHUNK_MIN && t->spare) {
+            t->cur = t->spare;
+            t->spare = t->cur->next;
+            t->nspare--;
+        } else {
+            t->cur = xmalloc(sizeof(struct chunk) + cap);
+        }
         t->cur->next = NULL;
         t->cur->len = t->cur->rd = 0;
         t->cur->cap = cap;
@@ -411,6 +454,7 @@ static struct {
     /* below: the thread's own */
     struct pt_op *op_head, *op_tail;
     struct chunk *qh[MAX_WORKERS], *qt[MAX_WORKERS];
+    struct chunk *rh[MAX_WORKERS], *rt[MAX_WORKERS]; /* to give back */
     int last;
     uint64_t next;      /* the next sequence number to consume */
     uint64_t published; /* last aof_durable stored */
@@ -543,6 +587,32 @@ static void pt_take_ops(void)
     pt.op_tail = h;
 }
 
+/* A consumed chunk goes back to its worker (kept here while that ring is
+ * full). */
+static void pt_return(int i, struct chunk *c)
+{
+    c->next = NULL;
+    if (pt.rt[i] || !ring_push(from_pt[i], c)) {
+        if (pt.rt[i])
+            pt.rt[i]->next = c;
+        else
+            pt.rh[i] = c;
+        pt.rt[i] = c;
+    }
+}
+
+static void pt_return_pending(void)
+{
+    for (int i = 0; i < server.nworkers; i++) {
+        while (pt.rh[i] && ring_push(from_pt[i], pt.rh[i])) {
+            struct chunk *n = pt.rh[i]->next;
+            pt.rh[i] = n;
+            if (!n)
+                pt.rt[i] = NULL;
+        }
+    }
+}
+
 /* The head record of worker i's queue, or NULL. */
 static const struct rec_hdr *pt_peek(int i, struct rec_hdr *h)
 {
@@ -551,7 +621,7 @@ static const struct rec_hdr *pt_peek(int i, struct rec_hdr *h)
         pt.qh[i] = c->next;
         if (!pt.qh[i])
             pt.qt[i] = NULL;
-        free(c);
+        pt_return(i, c);
         c = pt.qh[i];
     }
     if (!c)
@@ -876,7 +946,9 @@ static int pt_init_ring(void)
 static void *pt_main(void *arg)
 {
     (void)arg;
-    store_mem_register_thread();
+    /* Not registered with the store's memory accounting: it frees nothing
+     * the workers allocated (chunks go back), and its own buffers are not
+     * counted. */
     if (pt_init_ring() != 0) {
         atomic_store(&pt_ready, -1);
         return NULL;
@@ -887,6 +959,7 @@ static void *pt_main(void *arg)
     io_uring_sqe_set_data64(sqe, PT_CTL);
     pt.next_tick = mstime() + 1000;
     while (!pt.done) {
+        pt_return_pending();
         pt_drain_rings();
         pt_take_ops();
         pt_merge();
@@ -934,7 +1007,7 @@ static int pt_start(void)
         log_msg(LL_WARNING, "AOF: eventfd: %s", strerror(errno));
         return -1;
     }
-    if (pthread_create(&pt.thread, NULL, pt_main, NULL) != 0) {
+    if (thread_start(&pt.thread, pt_main) != 0) {
         log_msg(LL_WARNING, "AOF: cannot start the persistence thread");
         return -1;
     }
@@ -1214,7 +1287,7 @@ static int rewrite_start(struct shard *const *sh, int n)
     atomic_store(&st.rw_active, true);
     log_msg(LL_NOTICE, "Background append only file rewriting started (the base was written with "
                        "every shard held; sluice does not fork): syncing it to disk");
-    if (pthread_create(&ctl.thread, NULL, rw_main, NULL) != 0) {
+    if (thread_start(&ctl.thread, rw_main) != 0) {
         pthread_mutex_unlock(&ctl.lock);
         rw_main(NULL);
         return 0;
@@ -1401,7 +1474,8 @@ int aof_setup(void)
 {
     for (int i = 0; i < server.nworkers; i++) {
         to_pt[i] = ring_new(4096);
-        if (!to_pt[i])
+        from_pt[i] = ring_new(4096);
+        if (!to_pt[i] || !from_pt[i])
             return -1;
     }
     apply_policy();
@@ -1535,12 +1609,18 @@ void aof_shutdown(void)
         free(tls[i].cur);
         free(tls[i].g.p);
         free(tls[i].one.p);
-        for (struct chunk *c = pt.qh[i], *n; c; c = n) {
-            n = c->next;
+        struct chunk *lists[3] = {pt.qh[i], pt.rh[i], tls[i].spare};
+        for (int k = 0; k < 3; k++)
+            for (struct chunk *c = lists[k], *n; c; c = n) {
+                n = c->next;
+                free(c);
+            }
+        void *c;
+        while ((c = ring_pop(from_pt[i])))
             free(c);
-        }
         ring_free(to_pt[i]);
-        to_pt[i] = NULL;
+        ring_free(from_pt[i]);
+        to_pt[i] = from_pt[i] = NULL;
     }
     aof_manifest_free(&ctl.m);
     free(pt.nb.p);

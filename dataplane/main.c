@@ -421,10 +421,10 @@ int main(int argc, char **argv)
         worker_wake(&server.workers[i]);
     for (int i = 0; i < server.nworkers; i++)
         pthread_join(server.workers[i].thread, NULL);
-    aof_shutdown(); /* what the workers logged is written and fsynced */
     shards_drain();
     if (by_signal && !exit_code)
         persist_at_signal_exit(); /* the workers are gone: the shards are ours */
+    aof_shutdown(); /* what the workers logged is written and fsynced */
     for (int i = 0; i < server.nworkers; i++)
         close(server.workers[i].doorbell);
     for (int i = 0; i < server.nworkers; i++)

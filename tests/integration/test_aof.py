@@ -482,6 +482,8 @@ def test_misconf_on_write_error_and_recovery(start_server, tmpdir_):
         s = sluiced(start_server, mnt, "--appendfsync", "everysec")
         c = s.client()
         c.set("before", "1")
+        wait_for(lambda: b"before" in read(mnt, "appendonly.aof.1.incr.aof"), 5,
+                 what="the first write on disk")
         filler = os.path.join(mnt, "filler")
         with open(filler, "wb") as f:
             try:
