@@ -15,7 +15,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-enum aof_fsync { AOF_FSYNC_NO = 0, AOF_FSYNC_ALWAYS, AOF_FSYNC_EVERYSEC };
+/* In the order Redis lists them (CONFIG SET errors name the values so). */
+enum aof_fsync { AOF_FSYNC_EVERYSEC = 0, AOF_FSYNC_ALWAYS, AOF_FSYNC_NO };
 
 enum log_level { LL_DEBUG = 0, LL_VERBOSE, LL_NOTICE, LL_WARNING, LL_NOTHING };
 

@@ -66,6 +66,12 @@
  * base with the incr files opened since the cut, persists the manifest
  * atomically and deletes the old files (history first, as Redis).
  *
+ * Not done yet: aof-use-rdb-preamble no (the base is always an RDB,
+ * <name>.<seq>.base.rdb, which Redis and redis-check-aof read by content);
+ * aof-rewrite-incremental-fsync (the base is fsynced once, by the rewrite
+ * thread); Redis's limit on rewrites after repeated failures (a failed one
+ * is retried after 5 s).
+ *
  * Locks: capture state is per worker thread (tls[]); the persistence
  * thread's state is its own; ctl.lock guards the manifest and the rewrite
  * (taken by the cutting worker, the rewrite thread, CONFIG SET and start);
