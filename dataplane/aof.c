@@ -924,7 +924,7 @@ static bool pt_rings_pending(void)
     for (int i = 0; i < server.nworkers; i++)
         if (ring_count(to_pt[i]))
             return true;
-    return pt.sh_head != NULL; /* read racily: a miss is caught by the eventfd */
+    return false; /* new ops come with an eventfd write */
 }
 
 static _Atomic int pt_ready; /* 1 serving, -1 failed to set up */
@@ -1655,7 +1655,7 @@ void aof_cron(struct worker *w)
 {
     if (atomic_load(&st.rw_active))
         return;
-    if (ctl.joinable && pthread_mutex_trylock(&ctl.lock) == 0) {
+    if (pthread_mutex_trylock(&ctl.lock) == 0) {
         rw_join();
         pthread_mutex_unlock(&ctl.lock);
     }
