@@ -22,7 +22,7 @@ static const char *const policy_names[] = {
     "allkeys-lru",  "allkeys-lfu",  "allkeys-random",  "noeviction",
     "allkeys-sieve", NULL};
 static const char *const debug_names[] = {"no", "yes", "local", NULL};
-static const char *const fsync_names[] = {"everysec", "always", "no", NULL};
+static const char *const fsync_names[] = {"everysec", "always", "no", NULL}; /* enum aof_fsync */
 
 static const char *check_cores(const char *v);
 static const char *check_bind(const char *v);

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* In the order of the names CONFIG SET errors list, as Redis. */
+/* In the order Redis lists them (CONFIG SET errors name the values so). */
 enum aof_fsync { AOF_FSYNC_EVERYSEC = 0, AOF_FSYNC_ALWAYS, AOF_FSYNC_NO };
 
 enum log_level { LL_DEBUG = 0, LL_VERBOSE, LL_NOTICE, LL_WARNING, LL_NOTHING };

@@ -89,6 +89,7 @@ DPCMD(ping); DPCMD(echo); DPCMD(quit); DPCMD(reset); DPCMD(hello); DPCMD(select)
 DPCMD(client); DPCMD(command); DPCMD(info); DPCMD(config); DPCMD(time);
 DPCMD(shutdown); DPCMD(lastsave); DPCMD(debug); DPCMD(memory);
 DPCMD(save); DPCMD(bgsave); /* persist.c */
+DPCMD(bgrewriteaof);       /* aof.c */
 DPCMD(cluster); DPCMD(multi); DPCMD(exec); DPCMD(discard); DPCMD(watch); DPCMD(unwatch);
 #undef DPCMD
 

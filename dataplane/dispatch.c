@@ -146,7 +146,16 @@ bool run_cmd(struct client *c, const struct command *cmd, int argc, const struct
         ctx.nall = server.nworkers;
     }
     c->lastcmd = cmd;
-    cmd->fn(&ctx);
+    if (aof_capturing()) {
+        struct aof_cmd ac;
+        aof_cmd_begin(&ac, c->w, false);
+        cmd->fn(&ctx);
+        uint64_t need = aof_cmd_end(&ac, &ctx);
+        if (need > c->aof_need)
+            c->aof_need = need;
+    } else {
+        cmd->fn(&ctx);
+    }
     atomic_fetch_add_explicit(&server.stats.commands_processed, 1, memory_order_relaxed);
     if (block_ms)
         *block_ms = ctx.block_ms;
@@ -276,9 +285,15 @@ void dispatch(struct client *c, int argc, const struct resp_arg *argv)
         return refuse(c, "ERR wrong number of arguments for '%s' command", cmd_fullname(cmd));
     }
     /* stop-writes-on-bgsave-error: writes (and PING, as Redis) are refused
-     * while the last background save failed. */
-    if (((cmd->flags & CMD_WRITE) || cmd->fn == cmd_ping) && persist_writes_refused())
-        return refuse(c, "%s", PERSIST_ERR_MISCONF);
+     * while the last background save failed, and while the AOF cannot be
+     * written (Redis's writeCommandsDeniedByDiskError, RDB first). */
+    if ((cmd->flags & CMD_WRITE) || cmd->fn == cmd_ping) {
+        if (persist_writes_refused())
+            return refuse(c, "%s", PERSIST_ERR_MISCONF);
+        int aof_err = aof_write_errno();
+        if (aof_err)
+            return refuse(c, "MISCONF Errors writing to the AOF file: %s", strerror(aof_err));
+    }
     /* While loading, only what Redis allows then (CMD_LOADING), less what
      * would touch the shards the loader fills (DEBUG, WATCH). */
     if (atomic_load_explicit(&server.loading, memory_order_acquire) &&

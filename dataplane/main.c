@@ -352,7 +352,7 @@ int main(int argc, char **argv)
     }
     open_listeners();
     dp_slots_init();
-    if (shards_init() != 0) {
+    if (shards_init() != 0 || aof_setup() != 0) {
         log_msg(LL_WARNING, "Out of memory creating the rings between workers");
         return 1;
     }
@@ -394,7 +394,9 @@ int main(int argc, char **argv)
     int exit_code = 0;
     atomic_store(&server.loading, 1);
     atomic_store(&server.started, 1);
-    if ((config.appendonly ? aof_load_at_start() : persist_load_at_start()) != 0) {
+    /* aof_start may write a first base: the shards are still the loader's. */
+    if ((config.appendonly ? aof_load_at_start() : persist_load_at_start()) != 0 ||
+        aof_start() != 0) {
         exit_code = 1;
         atomic_store(&server.stop, 1);
     }
@@ -426,6 +428,7 @@ int main(int argc, char **argv)
     shards_drain();
     if (by_signal && !exit_code)
         persist_at_signal_exit(); /* the workers are gone: the shards are ours */
+    aof_shutdown(); /* what the workers logged is written and fsynced */
     for (int i = 0; i < server.nworkers; i++)
         close(server.workers[i].doorbell);
     for (int i = 0; i < server.nworkers; i++)

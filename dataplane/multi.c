@@ -23,6 +23,8 @@
 #include "commands.h"
 #include "server.h"
 
+_Thread_local int dp_in_exec;
+
 static void *xmalloc(size_t n)
 {
     void *p = malloc(n);
@@ -170,10 +172,12 @@ void cmd_exec(struct cmd_ctx *c)
 
     /* Every shard involved is held (or there is one): run them here. */
     reply_array(c->out, n);
+    dp_in_exec++;
     for (int i = 0; i < n; i++) {
         run_held(k, q[i].cmd, q[i].argc, q[i].argv, c->out);
         free(q[i].argv);
     }
+    dp_in_exec--;
     free(q);
 }
 

@@ -1,4 +1,4 @@
-/* Persistence: RDB snapshots (the append-only file comes later).
+/* Persistence: RDB snapshots (the append-only file is dataplane/aof.c).
  *
  * The format lives in store/rdb.c; this file decides when and where:
  *  - dir: sluiced chdir()s into it at start and on CONFIG SET, as Redis,
@@ -361,9 +361,14 @@ void cmd_bgsave(struct cmd_ctx *c)
         else
             return reply_error(c->out, ERR_SYNTAX);
     }
-    if (atomic_load(&bg_active)) {
+    if (atomic_load(&bg_active))
+        return reply_error(c->out, "ERR Background save already in progress");
+    if (aof_rewrite_active() || dp_in_exec) {
+        /* Redis: another child (the AOF rewrite) or inside EXEC. */
         if (!schedule)
-            return reply_error(c->out, "ERR Background save already in progress");
+            return reply_error(c->out, "ERR Another child process is active (AOF?): can't BGSAVE "
+                                       "right now. Use BGSAVE SCHEDULE in order to schedule a "
+                                       "BGSAVE whenever possible.");
         atomic_store(&bg_scheduled, true);
         return reply_simple(c->out, "Background saving scheduled");
     }
@@ -507,9 +512,11 @@ static void cron_save(struct worker *w, const char *why)
         shards_release(w, all);
 }
 
+bool persist_bgsave_active(void) { return atomic_load(&bg_active); }
+
 void persist_cron(struct worker *w)
 {
-    if (atomic_load(&bg_active))
+    if (atomic_load(&bg_active) || aof_rewrite_active())
         return;
     int64_t now = mstime();
     bool may = atomic_load(&st.last_ok) ||
@@ -702,18 +709,18 @@ size_t persist_info(char *buf, size_t len)
         "rdb_bgsave_in_progress:%d\r\nrdb_last_save_time:%lld\r\n"
         "rdb_last_bgsave_status:%s\r\nrdb_last_bgsave_time_sec:%lld\r\n"
         "rdb_current_bgsave_time_sec:%lld\r\nrdb_saves:%llu\r\nrdb_last_cow_size:0\r\n"
-        "rdb_last_load_keys_expired:%llu\r\nrdb_last_load_keys_loaded:%llu\r\n"
-        "aof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n"
-        "aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\n"
-        "aof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n"
-        "aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\n"
-        "aof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+        "rdb_last_load_keys_expired:%llu\r\nrdb_last_load_keys_loaded:%llu\r\n",
         loading, (unsigned long long)dirty_total(), active, (long long)server.lastsave,
         atomic_load(&st.last_ok) ? "ok" : "err", atomic_load(&st.last_bg_secs), current,
         (unsigned long long)atomic_load(&st.saves),
         (unsigned long long)atomic_load(&st.expired),
         (unsigned long long)atomic_load(&st.loaded));
-    if (loading && n >= 0 && (size_t)n < len) {
+    if (n < 0)
+        return 0;
+    if ((size_t)n >= len)
+        return len - 1;
+    n += (int)aof_info(buf + n, len - (size_t)n);
+    if (loading && (size_t)n < len) {
         /* As Redis: the ETA scales the elapsed time by the bytes left. */
         size_t total = atomic_load(&ld.total), done = atomic_load(&ld.loaded);
         long long start = atomic_load(&ld.start), elapsed = mstime() / 1000 - start;
@@ -727,7 +734,7 @@ size_t persist_info(char *buf, size_t len)
                          eta);
         n = m < 0 ? n : n + m;
     }
-    return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
+    return (size_t)n >= len ? len - 1 : (size_t)n;
 }
 
 bool persist_writes_refused(void)

@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "aof_rt.h"
 #include "config.h"
 #include "resp.h"
 #include "ring.h"
@@ -50,6 +51,7 @@ struct msg {
     int argc;
     struct resp_arg *args; /* copied arguments (one allocation) */
     bool done;            /* reply complete (REPLY, or a local slot) */
+    uint64_t aof_need;    /* the reply waits for aof_durable >= this (aof.c) */
     struct reply reply;
 };
 
@@ -66,6 +68,7 @@ enum {
     CL_DIRTY_EXEC = 1u << 7,        /* a queued command was refused: EXEC aborts */
     CL_BLOCKED = 1u << 8,           /* waiting in a blocking command: input paused */
     CL_AWAITING = 1u << 9,          /* shards_await() spins for its replies: not freed */
+    CL_AOF_HELD = 1u << 10,         /* output held for an AOF fsync (worker's aof_held) */
 };
 
 /* A command queued by MULTI, with its arguments copied (one allocation). */
@@ -113,6 +116,10 @@ struct client {
     int away; /* commands of this client out on other workers */
     struct blocked *blk; /* set while CL_BLOCKED (blocking.c) */
     int64_t obuf_soft_since; /* ms when replies went above the soft limit, 0 */
+    /* appendfsync always: the output is sent only once aof_durable >= this
+     * (0: nothing to wait for); held clients are on their worker's list. */
+    uint64_t aof_need;
+    struct client *next_held;
 };
 
 /* One dataplane worker: a thread, its ring, its shard, its clients. */
@@ -153,6 +160,10 @@ struct worker {
     _Atomic int blk_ready;       /* a waiter of ours was woken */
     int64_t blk_deadline;        /* earliest timeout among them, 0: none */
     _Atomic size_t client_mem;   /* memory of our clients, as of our last cron */
+    /* clients whose output waits for an AOF fsync; aof_hold_need is the
+     * smallest mark they wait for (0: none), read by the AOF thread */
+    struct client *aof_held;
+    _Atomic uint64_t aof_hold_need;
 };
 
 
@@ -322,6 +333,9 @@ size_t persist_info(char *buf, size_t len);
 /* stop-writes-on-bgsave-error: true while the last background save failed
  * (and save rules exist): writes get Redis's -MISCONF error. */
 bool persist_writes_refused(void);
+/* A BGSAVE is running (a rewrite of the AOF waits for it). */
+bool persist_bgsave_active(void);
+
 /* Redis's reply then (reply_error adds the '-'), to write commands and,
  * as Redis does, to PING. */
 #define ERR_LOADING "LOADING Redis is loading the dataset in memory"
@@ -338,6 +352,8 @@ void multi_queue(struct client *c, const struct command *cmd, int argc,
                  const struct resp_arg *argv);
 /* Forget the transaction and every watched key (DISCARD, RESET, close). */
 void multi_reset(struct client *c);
+/* Set on this thread while EXEC runs its queue (Redis's server.in_exec). */
+extern _Thread_local int dp_in_exec;
 
 /* server.c: helpers shared with INFO and CLIENT. */
 void client_describe(struct client *c, char *buf, size_t len);

@@ -138,6 +138,7 @@ void post(struct worker *w, int to, struct msg *m)
  * themselves). */
 void ring_bells(struct worker *w)
 {
+    aof_worker_flush(w); /* records taken so far must not wait for our turn's end */
     if (config.busy_poll) /* every peer polls its rings each turn */
         w->bells = 0;
     if (!w->bells)
@@ -181,7 +182,14 @@ static void run_exec(struct worker *w, struct msg *m)
         .out = &m->reply,
         .cmd = m->cmd,
     };
-    m->cmd->fn(&ctx);
+    if (aof_capturing()) {
+        struct aof_cmd ac;
+        aof_cmd_begin(&ac, w, true);
+        m->cmd->fn(&ctx);
+        m->aof_need = aof_cmd_end(&ac, &ctx);
+    } else {
+        m->cmd->fn(&ctx);
+    }
     m->kind = MSG_REPLY;
     post(w, m->from, m);
 }

@@ -224,7 +224,8 @@ static void client_free(struct client *c)
 static void maybe_free(struct client *c)
 {
     if ((c->flags & CL_CLOSING) &&
-        !(c->flags & (CL_RECV_ARMED | CL_SENDING | CL_PENDING_WRITE | CL_AWAITING)) &&
+        !(c->flags & (CL_RECV_ARMED | CL_SENDING | CL_PENDING_WRITE | CL_AWAITING |
+                      CL_AOF_HELD)) &&
         c->away == 0)
         client_free(c);
 }
@@ -270,6 +271,8 @@ void client_reply_done(struct msg *m)
         c->rq_head = h->next;
         if (!c->rq_head)
             c->rq_tail = NULL;
+        if (h->aof_need > c->aof_need)
+            c->aof_need = h->aof_need;
         reply_splice(&c->reply, &h->reply);
         msg_free(h);
     }
@@ -494,6 +497,69 @@ static bool over_output_limit(struct client *c)
            atomic_load_explicit(&server.obuf_soft_secs, memory_order_relaxed) * 1000;
 }
 
+/* appendfsync always: a client whose replies follow a logged write keeps
+ * them until the AOF thread says the write is fsynced (aof.c). The hold
+ * mark is stored before aof_durable is read again (seq_cst both, paired
+ * with the AOF thread's store of aof_durable and its read of the mark), so
+ * either we see the write durable or the thread sees our mark and rings
+ * our doorbell. */
+static void hold_note(struct worker *w, uint64_t need)
+{
+    uint64_t cur = atomic_load(&w->aof_hold_need);
+    if (!cur || need < cur)
+        atomic_store(&w->aof_hold_need, need);
+}
+
+static bool aof_hold(struct client *c)
+{
+    struct worker *w = c->w;
+    if (c->aof_need <= atomic_load(&aof_durable)) {
+        c->aof_need = 0;
+        return false;
+    }
+    hold_note(w, c->aof_need);
+    if (c->aof_need <= atomic_load(&aof_durable)) {
+        c->aof_need = 0; /* a stale mark costs at most one spurious wake-up */
+        return false;
+    }
+    if (!(c->flags & CL_AOF_HELD)) {
+        c->flags |= CL_AOF_HELD;
+        c->next_held = w->aof_held;
+        w->aof_held = c;
+    }
+    return true;
+}
+
+/* Each turn: send the held clients whose writes are now durable; the mark
+ * left is the smallest of those still held (checked again after the
+ * store, as in aof_hold). */
+static void aof_release(struct worker *w)
+{
+    for (;;) {
+        uint64_t d = atomic_load(&aof_durable), min = 0;
+        struct client **link = &w->aof_held;
+        while (*link) {
+            struct client *c = *link;
+            if (c->aof_need <= d) {
+                *link = c->next_held;
+                c->flags &= ~CL_AOF_HELD;
+                c->aof_need = 0;
+                if (c->flags & CL_CLOSING)
+                    client_close(c, NULL);
+                else
+                    mark_pending(c);
+                continue;
+            }
+            if (!min || c->aof_need < min)
+                min = c->aof_need;
+            link = &c->next_held;
+        }
+        atomic_store(&w->aof_hold_need, min);
+        if (!min || min > atomic_load(&aof_durable))
+            return;
+    }
+}
+
 /* Queue one send per client that has replies and none in flight. */
 static void flush_pending(struct worker *w)
 {
@@ -508,6 +574,8 @@ static void flush_pending(struct worker *w)
             client_close(c, NULL);
         } else if (c->flags & CL_SENDING) {
             /* on_send requeues it */
+        } else if (c->aof_need && !(c->flags & CL_CLOSING) && aof_hold(c)) {
+            /* aof_release requeues it */
         } else if (c->flags & CL_CLOSING) {
             client_close(c, NULL);
         } else if (c->reply.bytes) {
@@ -533,8 +601,10 @@ static void cron(struct worker *w)
     db_cron(w->shard, 1000);
     mem_clients_cron(w);
     store_arena_trim(w->shard->arena, 4 << 20);
-    if (w->id == 0)
+    if (w->id == 0) {
         persist_cron(w);
+        aof_cron(w);
+    }
     if (config.timeout > 0) {
         for (struct client *c = w->clients; c; c = c->next)
             if (now - c->last_ms > config.timeout * 1000 && !(c->flags & CL_CLOSING))
@@ -590,6 +660,7 @@ void *worker_main(void *arg)
      * the creating thread may submit and reap. The main thread waits for
      * the outcome in `ready`. */
     store_mem_register_thread();
+    aof_worker_bind(w);
     int arena = store_arena_bind();
     int rc = worker_init(w);
     if (rc == 0)
@@ -634,15 +705,20 @@ void *worker_main(void *arg)
         blocking_poll(w);
         if (!loading && w->shard->now_ms >= w->next_cron_ms)
             cron(w);
+        if (w->aof_held)
+            aof_release(w);
         flush_pending(w);
+        aof_worker_flush(w);
         ring_bells(w);
     }
 
     /* Flush what is queued (e.g. replies before SHUTDOWN) and close. */
+    aof_worker_flush(w);
     io_uring_submit(&w->ring);
+    w->aof_held = NULL;
     while (w->clients) {
         struct client *c = w->clients;
-        c->flags &= ~(CL_RECV_ARMED | CL_SENDING | CL_PENDING_WRITE);
+        c->flags &= ~(CL_RECV_ARMED | CL_SENDING | CL_PENDING_WRITE | CL_AOF_HELD);
         c->flags |= CL_CLOSING;
         client_free(c);
     }

@@ -800,7 +800,7 @@ static void w_all(struct wr *w, struct shard *const *shards, int nshards,
     w_aux_int(w, "redis-bits", (long long)sizeof(void *) * 8);
     w_aux_int(w, "ctime", (long long)(o->now_ms / 1000));
     w_aux_int(w, "used-mem", (long long)o->used_mem);
-    w_aux_int(w, "aof-base", 0);
+    w_aux_int(w, "aof-base", o->aof_base ? 1 : 0);
     for (int j = 0; nshards > 0 && j < shards[0]->ndb && !w->err; j++) {
         uint64_t keys = 0, expires = 0;
         for (int i = 0; i < nshards; i++) {

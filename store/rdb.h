@@ -53,6 +53,7 @@ struct rdb_save_opts {
      * since last access), under an LFU policy a FREQ record (the decayed
      * counter); 0 neither. The loader restores IDLE under an LRU policy. */
     int lru_records; /* 0, RDB_LRU_IDLE or RDB_LRU_FREQ */
+    bool aof_base;   /* the base of an AOF: aux field aof-base 1 */
 };
 #define RDB_LRU_IDLE 1
 #define RDB_LRU_FREQ 2

@@ -312,7 +312,10 @@ def test_old_single_file_is_moved_into_the_directory(start_server, oracle, tmpdi
     with open(os.path.join(tmpdir_, AOF_DIR, "appendonly.aof"), "rb") as f:
         assert f.read() == GOOD
     with open(os.path.join(tmpdir_, AOF_DIR, "appendonly.aof.manifest")) as f:
-        assert f.read() == "file appendonly.aof seq 1 type b\n"
+        # As redis-server 7.0 leaves it: the old file as the base, and the
+        # first incr file opened at start.
+        assert f.read() == ("file appendonly.aof seq 1 type b\n"
+                            "file appendonly.aof.1.incr.aof seq 1 type i\n")
     assert "Successfully migrated an old-style AOF file (appendonly.aof)" in s.output()
     # redis-server does the same with a copy of the old layout.
     d = os.path.join(tmpdir_, "redis")
