@@ -86,9 +86,10 @@ cmd_test() {
     build build-release --buildtype=release -Dtests=false
     run_suite build default
     log "crash safety of the append-only file (kill -9, power cuts on powerfs, ENOSPC; bounded)"
-    # Against redis-server 7.0 (which validates the harness) until sluiced has
-    # the append-only file; then: SLUICED="$PWD/build/dataplane/sluiced" ... --server sluice
-    timeout 600 /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/crash --server redis
+    # (`--server redis` runs the same against redis-server 7.0, which checks
+    # the harness itself; two of its tests are known to fail there.)
+    SLUICED="$PWD/build/dataplane/sluiced" timeout 600 \
+        /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/crash --server sluice
     log "fuzzing the RESP parser (bounded)"
     tests/fuzz/run.sh "${FUZZ_SECONDS:-30}"
     log "fuzzing the RDB loader and the AOF parsers (bounded)"

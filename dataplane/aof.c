@@ -1143,7 +1143,21 @@ static int ensure_dir(void)
             return -1;
         }
     }
-    if (mkdir(ctl.dir, 0755) != 0 && errno != EEXIST) {
+    if (mkdir(ctl.dir, 0755) == 0) {
+        /* The new directory's name is durable only once its parent is
+         * fsynced: without it a power cut can take the whole AOF away. */
+        char parent[PATH_MAX];
+        snprintf(parent, sizeof(parent), "%s", ctl.dir);
+        char *slash = strrchr(parent, '/');
+        if (slash)
+            *slash = '\0';
+        int fd = open(slash && parent[0] ? parent : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) != 0)
+            log_msg(LL_WARNING, "Can't fsync the directory of %s: %s", config.appenddirname,
+                    strerror(errno));
+        if (fd >= 0)
+            close(fd);
+    } else if (errno != EEXIST) {
         log_msg(LL_WARNING, "Can't open or create append-only dir %s: %s", config.appenddirname,
                 strerror(errno));
         return -1;

@@ -318,10 +318,16 @@ static enum load_ret load_one(struct loader *l, const char *name, bool last_file
             log_msg(LL_WARNING, "!!! Warning: short read while loading the AOF file %s!!!", name);
             log_msg(LL_WARNING, "!!! Truncating the AOF %s at offset %llu !!!", name,
                     (unsigned long long)r.valid_up_to);
-            if (truncate(path, (off_t)r.valid_up_to) == -1) {
+            int fd = open(path, O_WRONLY | O_CLOEXEC);
+            /* fsynced: commands appended later must not follow a torn tail
+             * that comes back after a power cut. */
+            if (fd < 0 || ftruncate(fd, (off_t)r.valid_up_to) == -1 || fsync(fd) == -1) {
                 log_msg(LL_WARNING, "Error truncating the AOF file %s: %s", name,
                         strerror(errno));
+                if (fd >= 0)
+                    close(fd);
             } else {
+                close(fd);
                 log_msg(LL_WARNING, "AOF %s loaded anyway because aof-load-truncated is enabled",
                         name);
                 ret = LOAD_TRUNCATED;

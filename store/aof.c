@@ -607,9 +607,11 @@ enum aof_parse_status aof_parse_commands(const char *buf, size_t len, size_t sta
         }
         r->valid_up_to = pos;
     }
-    if (st == AOF_PARSE_OK && in_multi) {
-        /* The input ends inside a transaction: Redis reverts it and then
-         * treats the file as truncated before the MULTI. */
+    if ((st == AOF_PARSE_OK || st == AOF_PARSE_TRUNCATED) && in_multi) {
+        /* The input ends inside a transaction, whole or cut: it is reverted
+         * and the file is truncated before its MULTI. (Redis 7.0 cuts a torn
+         * one after its last whole command instead, which leaves an open
+         * MULTI that swallows the commands appended after it.) */
         st = AOF_PARSE_TRUNCATED;
         r->multi_reverted = true;
         r->valid_up_to = before_multi;

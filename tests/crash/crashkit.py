@@ -38,7 +38,7 @@ import redis
 REPO = pathlib.Path(__file__).resolve().parents[2]
 # The server the crash tests run against when neither --server nor $SLUICED
 # says otherwise. Switch to "sluice" once sluiced has the append-only file.
-DEFAULT_SERVER = "redis"
+DEFAULT_SERVER = "sluice"
 SERVER = {"kind": None}  # set by conftest.py: "redis" or "sluice"
 
 START_TIMEOUT = 30.0
