@@ -37,7 +37,7 @@ import redis
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 # The server the crash tests run against when neither --server nor $SLUICED
-# says otherwise. Switch to "sluice" once sluiced has the append-only file.
+# says otherwise.
 DEFAULT_SERVER = "sluice"
 SERVER = {"kind": None}  # set by conftest.py: "redis" or "sluice"
 
