@@ -146,6 +146,8 @@ bool run_cmd(struct client *c, const struct command *cmd, int argc, const struct
         ctx.nall = server.nworkers;
     }
     c->lastcmd = cmd;
+    if ((cmd->flags & CMD_WRITE) && atomic_load_explicit(&snapshot_hooked, memory_order_relaxed))
+        snapshot_before_write(&ctx);
     cmd->fn(&ctx);
     atomic_fetch_add_explicit(&server.stats.commands_processed, 1, memory_order_relaxed);
     if (block_ms)

@@ -423,6 +423,7 @@ int main(int argc, char **argv)
     shards_drain();
     if (by_signal && !exit_code)
         persist_at_signal_exit(); /* the workers are gone: the shards are ours */
+    persist_exit();
     for (int i = 0; i < server.nworkers; i++)
         close(server.workers[i].doorbell);
     for (int i = 0; i < server.nworkers; i++)

@@ -298,8 +298,10 @@ void persist_at_signal_exit(void);
 /* DEBUG subcommands of persistence (RELOAD, DIGEST, DIGEST-VALUE): true
  * when it was one of them (and replied). */
 bool persist_debug(struct cmd_ctx *c);
+/* After the workers stopped: cancel a background save still running. */
+void persist_exit(void);
 /* SAVE and BGSAVE (rows in cmdtab_persist.inc, CMD_KEYSPACE: every shard
- * held). BGSAVE is for now a foreground snapshot with every shard held. */
+ * held). BGSAVE takes a fork-less snapshot (snapshot.c). */
 void cmd_save(struct cmd_ctx *c);
 void cmd_bgsave(struct cmd_ctx *c);
 /* The body of INFO's "# Persistence" section (Redis 7.0's fields, each
@@ -317,6 +319,33 @@ bool persist_writes_refused(void);
     "configured to report errors during writes if RDB snapshotting fails "                       \
     "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about the "    \
     "RDB error."
+
+/* snapshot.c: fork-less RDB snapshots (design in its header) */
+/* Start writing the dataset as it is now (call with every shard held) to
+ * tmp_path, RDB 10. done(ok, arg) runs on the snapshot's writer thread once
+ * the file is complete, fsynced and closed (ok), or removed (!ok); the
+ * caller renames it. done must not wait for shards. false (errno EBUSY
+ * when one is running; else logged): nothing started, done never runs. */
+bool snapshot_start(const char *tmp_path, void (*done)(bool ok, void *arg), void *arg);
+/* From the cut until done() returned. */
+bool snapshot_running(void);
+/* Every shard held (or the workers stopped): write what is left now (or,
+ * cancel, drop the file: done(false)) and wait for done() to return. */
+void snapshot_finish(bool cancel);
+/* A worker's turn, its shard at home: one slice of its shard's snapshot.
+ * false: the writer is behind (the worker should not spin). */
+bool snapshot_slice(struct shard *s);
+/* Before a CMD_WRITE command runs (its shards held): write its keys that
+ * the snapshot has not written yet. Call only while snapshot_hooked (a
+ * relaxed load: it is set at the cut with every shard held, which orders
+ * it before any later command; a stale true costs lookups only). */
+void snapshot_before_write(struct cmd_ctx *c);
+extern _Atomic bool snapshot_hooked;
+/* INFO: keys written of the keys at the cut (0, 0 when none runs); bytes
+ * in the snapshot's pieces now; their peak during the last snapshot. */
+void snapshot_progress(uint64_t *done, uint64_t *total);
+size_t snapshot_buffered(void);
+size_t snapshot_last_peak(void);
 
 /* multi.c */
 /* Queue a command inside MULTI (replies +QUEUED). */

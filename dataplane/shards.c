@@ -181,6 +181,9 @@ static void run_exec(struct worker *w, struct msg *m)
         .out = &m->reply,
         .cmd = m->cmd,
     };
+    if ((m->cmd->flags & CMD_WRITE) &&
+        atomic_load_explicit(&snapshot_hooked, memory_order_relaxed))
+        snapshot_before_write(&ctx);
     m->cmd->fn(&ctx);
     m->kind = MSG_REPLY;
     post(w, m->from, m);
