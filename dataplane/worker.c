@@ -633,13 +633,16 @@ void *worker_main(void *arg)
         busy = count >= BUSY_TURN;
         shards_poll(w);
         blocking_poll(w);
-        snap_wait = -1;
-        if (w->shard->snap && w->lent_to < 0)
-            snap_wait = snapshot_slice(w->shard) ? 0 : 1;
         if (w->shard->now_ms >= w->next_cron_ms)
             cron(w);
         flush_pending(w);
         ring_bells(w);
+        snap_wait = -1;
+        if (w->shard->snap && w->lent_to < 0) {
+            /* The turn's replies leave before the slice, not after it. */
+            io_uring_submit(&w->ring);
+            snap_wait = snapshot_slice(w->shard) ? 0 : 1;
+        }
     }
 
     /* Flush what is queued (e.g. replies before SHUTDOWN) and close. */

@@ -184,6 +184,10 @@ void dict_resize_if_needed(struct dict *d);
  * modify the table. */
 uint64_t dict_scan(struct dict *d, uint64_t cursor,
                    void (*fn)(void *arg, struct entry *e), void *arg);
+/* dict_scan for up to `buckets` steps at once (prefetching ahead); the
+ * same cursor and guarantee. */
+uint64_t dict_scan_many(struct dict *d, uint64_t cursor, unsigned buckets,
+                        void (*fn)(void *arg, struct entry *e), void *arg);
 /* A random entry, or NULL when empty. */
 struct entry *dict_random(struct dict *d);
 /* Bytes of a table allocated on its own (the struct, its bucket arrays, its
