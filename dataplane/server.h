@@ -178,7 +178,7 @@ struct server {
     _Atomic long long obuf_hard, obuf_soft, obuf_soft_secs;
     _Atomic uint64_t next_client_id;
     int64_t start_ms;
-    int64_t lastsave;
+    _Atomic int64_t lastsave; /* written by the snapshot writer thread too */
     char run_id[41];
     char executable[1024];
     char config_file[1024];

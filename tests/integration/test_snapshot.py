@@ -17,6 +17,7 @@ it was at the cut, however the keys change while it is written.
 import os
 import random
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -24,7 +25,7 @@ import time
 
 import pytest
 import redis
-from conftest import USE_REDIS, wait_for
+from conftest import USE_REDIS, encode_command, wait_for
 from test_persistence import CHECK_RDB, RedisOracle
 
 pytestmark = pytest.mark.skipif(USE_REDIS, reason="compares sluiced with redis-server")
@@ -345,6 +346,59 @@ def test_failed_bgsave_leaves_the_next_one_complete(start_server, oracle, tmpdir
     wait_bgsave_done(c)
     assert info_persistence(c)["rdb_last_bgsave_status"] == "ok"
     check_file(os.path.join(tmpdir_, "dump.rdb"), want, tmpdir_, start_server, oracle, "0,1")
+
+
+def big_dataset(c, n):
+    p = c.pipeline(transaction=False)
+    for i in range(n):
+        p.set("key:%d" % i, "value-%d" % i)
+        if i % 5000 == 4999:
+            p.execute()
+    p.execute()
+
+
+@pytest.mark.parametrize("how", ["SHUTDOWN SAVE", "SHUTDOWN NOSAVE", "SIGTERM", "DEBUG RELOAD",
+                                 "SAVE"])
+def test_what_meets_a_running_bgsave(start_server, tmpdir_, how):
+    """SHUTDOWN and SIGTERM cancel the background save (Redis kills its
+    child) and save synchronously when asked; DEBUG RELOAD lets it finish;
+    SAVE is refused meanwhile, as in Redis. No temp file is left."""
+    args = ("--save", "3600 1") if how == "SIGTERM" else ("--save", "")
+    s = start_server("--dir", tmpdir_, "--dataplane-cores", "0,1", *DEBUG, *args)
+    c = s.client()
+    big_dataset(c, 200000)
+    want = digest(c)
+    conn = s.conn()
+    conn.send(encode_command("BGSAVE"))
+    assert conn.read() in ("Background saving started", b"Background saving started")
+    if how == "SAVE":
+        conn.send(encode_command("SAVE"))
+        r = conn.read_raw()
+        assert r == b"-ERR Background save already in progress\r\n" or \
+            r == b"+OK\r\n", r  # it may have ended already
+        wait_bgsave_done(c)
+    elif how == "DEBUG RELOAD":
+        conn.send(encode_command("DEBUG", "RELOAD"))
+        assert conn.read_raw() == b"+OK\r\n"
+        assert digest(c) == want
+        assert info_persistence(c)["rdb_bgsave_in_progress"] == 0
+    elif how == "SIGTERM":
+        s.signal(signal.SIGTERM)
+        assert s.wait_exit(60) == 0, s.describe()
+    else:
+        conn.send(encode_command(*how.split()))
+        s.wait_exit(60)
+    leftovers = [f for f in os.listdir(tmpdir_) if f.startswith("temp")]
+    assert not leftovers, leftovers
+    path = os.path.join(tmpdir_, "dump.rdb")
+    if how == "SHUTDOWN NOSAVE":
+        return  # the cancelled background save left nothing (or a complete file)
+    assert os.path.exists(path), s.describe()
+    chk = subprocess.run([CHECK_RDB, path], capture_output=True, text=True, timeout=120)
+    assert chk.returncode == 0, chk.stdout
+    if not s.alive():
+        t = start_server("--dir", tmpdir_, "--save", "", *DEBUG)
+        assert digest(t.client()) == want
 
 
 def test_serving_goes_on_during_bgsave(start_server, tmpdir_):
