@@ -60,11 +60,12 @@
  * (BGREWRITEAOF, auto-aof-rewrite-*, CONFIG SET appendonly yes) takes a cut
  * with every shard held: records from then on go to a new incr file (in
  * the manifest at once, as Redis), and the new base is the dataset at the
- * cut, written by base_snapshot() while the shards are held (sluice does
- * not fork; this is the function to swap for the fork-less snapshot); a
- * thread then fsyncs it, renames it into place, makes it the manifest's
- * base with the incr files opened since the cut, persists the manifest
- * atomically and deletes the old files (history first, as Redis).
+ * cut: the fork-less snapshot (snapshot.c) that the workers write between
+ * requests. When it is fsynced, rw_done renames it into place, makes it
+ * the manifest's base with the incr files opened since the cut, persists
+ * the manifest atomically and deletes the old files (history first, as
+ * Redis). The first base at start (no AOF yet) is written at once by
+ * base_snapshot(), before anyone is served.
  *
  * Not done yet: aof-use-rdb-preamble no (the base is always an RDB,
  * <name>.<seq>.base.rdb, which Redis and redis-check-aof read by content);
@@ -1075,13 +1076,10 @@ static struct {
     struct aof_manifest m;
     bool have_m;
     /* the rewrite in progress */
-    pthread_t thread;
-    bool joinable;
-    int base_fd;
     int start_state;
     char tmp_base[PATH_MAX + 64];
     char tmp_incr[PATH_MAX + 64];
-} ctl = {.lock = PTHREAD_MUTEX_INITIALIZER, .base_fd = -1};
+} ctl = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void path_in_dir(char *out, size_t n, const char *name)
 {
@@ -1197,14 +1195,6 @@ static int base_snapshot(int fd, struct shard *const *sh, int n)
     return rdb_save_fd(fd, sh, n, &o);
 }
 
-static void rw_join(void)
-{
-    if (ctl.joinable && !atomic_load(&st.rw_active)) {
-        pthread_join(ctl.thread, NULL);
-        ctl.joinable = false;
-    }
-}
-
 /* A WAIT_REWRITE rewrite that failed: stop logging into its temp incr
  * file and try again later (ctl.lock held). */
 static void wait_rewrite_failed(void)
@@ -1224,14 +1214,13 @@ static void rw_failed(void)
     atomic_store(&st.retry_after_ms, mstime() + 5000);
 }
 
-static void *rw_main(void *arg);
+static void rw_done(bool ok, void *arg);
 
 /* Start a rewrite: the cut (every shard held by the caller). 0 or -1
  * (logged). */
-static int rewrite_start(struct shard *const *sh, int n)
+static int rewrite_start(void)
 {
     pthread_mutex_lock(&ctl.lock);
-    rw_join();
     int state = atomic_load(&st.state);
     const char *fname = config.appendfilename;
     int incr_fd = -1;
@@ -1288,31 +1277,21 @@ static int rewrite_start(struct shard *const *sh, int n)
 
     snprintf(ctl.tmp_base, sizeof(ctl.tmp_base), "%s/temp-rewriteaof-bg-%d.aof", ctl.dir,
              (int)getpid());
-    int64_t t0 = mstime();
-    ctl.base_fd = open(ctl.tmp_base, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (ctl.base_fd < 0 || base_snapshot(ctl.base_fd, sh, n) != 0) {
-        log_msg(LL_WARNING, "Error writing the temporary AOF base file %s: %s", ctl.tmp_base,
-                strerror(errno));
-        if (ctl.base_fd >= 0)
-            close(ctl.base_fd);
-        ctl.base_fd = -1;
-        unlink(ctl.tmp_base);
+    ctl.start_state = state;
+    atomic_store(&st.rw_start_ms, mstime());
+    atomic_store(&st.rw_scheduled, false);
+    atomic_store(&st.rw_active, true);
+    /* The base is the fork-less snapshot from this cut (snapshot.c): the
+     * workers write it between requests; rw_done finishes the rewrite. */
+    if (!snapshot_start(ctl.tmp_base, true, rw_done, NULL)) {
+        atomic_store(&st.rw_active, false);
+        log_msg(LL_WARNING, "Error starting the snapshot of the AOF base file %s: %s",
+                ctl.tmp_base, strerror(errno));
         if (state == AOF_WAIT_REWRITE)
             wait_rewrite_failed();
         goto fail_logged;
     }
-    ctl.start_state = state;
-    atomic_store(&st.rw_start_ms, t0);
-    atomic_store(&st.rw_scheduled, false);
-    atomic_store(&st.rw_active, true);
-    log_msg(LL_NOTICE, "Background append only file rewriting started (the base was written with "
-                       "every shard held; sluice does not fork): syncing it to disk");
-    if (thread_start(&ctl.thread, rw_main) != 0) {
-        pthread_mutex_unlock(&ctl.lock);
-        rw_main(NULL);
-        return 0;
-    }
-    ctl.joinable = true;
+    log_msg(LL_NOTICE, "Background append only file rewriting started");
     pthread_mutex_unlock(&ctl.lock);
     return 0;
 fail:
@@ -1345,17 +1324,12 @@ static void delete_history(void)
 
 /* The rewrite's background part: sync the base, put it in place, make it
  * the manifest's base. */
-static void *rw_main(void *arg)
+/* The base's snapshot ended (on its writer thread; the file is fsynced and
+ * closed when ok, removed when not): put it in the manifest. */
+static void rw_done(bool ok, void *arg)
 {
     (void)arg;
     const char *fname = config.appendfilename;
-    bool ok = fsync(ctl.base_fd) == 0;
-    int err = errno;
-    if (close(ctl.base_fd) != 0 && ok) {
-        ok = false;
-        err = errno;
-    }
-    ctl.base_fd = -1;
     pthread_mutex_lock(&ctl.lock);
     int state = atomic_load(&st.state);
     char *bname = NULL, *iname = NULL;
@@ -1363,7 +1337,7 @@ static void *rw_main(void *arg)
     bool have_nm = false;
     char bpath[PATH_MAX + 256], ipath[PATH_MAX + 256];
     if (!ok) {
-        log_msg(LL_WARNING, "Error syncing the temporary AOF base file: %s", strerror(err));
+        log_msg(LL_WARNING, "Error writing the temporary AOF base file %s", ctl.tmp_base);
         goto fail;
     }
     if (state != ctl.start_state) {
@@ -1463,7 +1437,6 @@ out:
     free(iname);
     atomic_store(&st.rw_active, false);
     pthread_mutex_unlock(&ctl.lock);
-    return NULL;
 }
 
 /* ---- start, stop ---- */
@@ -1613,13 +1586,6 @@ void aof_shutdown(void)
         }
     }
     pthread_mutex_lock(&ctl.lock);
-    rw_join();
-    if (ctl.joinable) {
-        pthread_mutex_unlock(&ctl.lock);
-        pthread_join(ctl.thread, NULL);
-        pthread_mutex_lock(&ctl.lock);
-        ctl.joinable = false;
-    }
     pthread_mutex_unlock(&ctl.lock);
     pt_post(PTO_EXIT, atomic_load(&next_seq), -1, 0);
     pthread_join(pt.thread, NULL);
@@ -1656,11 +1622,8 @@ static void cron_rewrite(struct worker *w)
     uint64_t all = server.nworkers >= 64 ? ~0ull : (1ull << server.nworkers) - 1;
     if (server.nworkers > 1 && !shards_acquire(w, all))
         return;
-    struct shard *sh[MAX_WORKERS];
-    for (int i = 0; i < server.nworkers; i++)
-        sh[i] = server.workers[i].shard;
-    if (!atomic_load(&st.rw_active))
-        rewrite_start(sh, server.nworkers);
+    if (!atomic_load(&st.rw_active) && !snapshot_running())
+        rewrite_start();
     if (server.nworkers > 1)
         shards_release(w, all);
 }
@@ -1669,11 +1632,7 @@ void aof_cron(struct worker *w)
 {
     if (atomic_load(&st.rw_active))
         return;
-    if (pthread_mutex_trylock(&ctl.lock) == 0) {
-        rw_join();
-        pthread_mutex_unlock(&ctl.lock);
-    }
-    if (persist_bgsave_active())
+    if (snapshot_running()) /* a BGSAVE's: Redis's rewrite waits for the child too */
         return;
     int64_t now = mstime();
     if (now < atomic_load(&st.retry_after_ms))
@@ -1696,16 +1655,12 @@ void cmd_bgrewriteaof(struct cmd_ctx *c)
 {
     if (atomic_load(&st.rw_active))
         return reply_error(c->out, "ERR Background append only file rewriting already in progress");
-    if (persist_bgsave_active() || dp_in_exec) {
+    if (snapshot_running() || dp_in_exec) {
         atomic_store(&st.rw_scheduled, true);
         atomic_store(&st.retry_after_ms, 0);
         return reply_simple(c->out, "Background append only file rewriting scheduled");
     }
-    struct shard *sh[MAX_WORKERS];
-    int n = ctx_nshards(c);
-    for (int k = 0; k < n; k++)
-        sh[k] = ctx_shard_at(c, k);
-    if (rewrite_start(sh, n) != 0)
+    if (rewrite_start() != 0)
         return reply_error(c->out, "ERR Can't execute an AOF background rewriting. Please check "
                                    "the server logs for more information.");
     reply_simple(c->out, "Background append only file rewriting started");

@@ -122,6 +122,21 @@ struct reply *reply_target(struct client *c, struct msg **slot)
     return &(*slot)->reply;
 }
 
+uint64_t run_handler(struct cmd_ctx *ctx, struct worker *w, bool own_only)
+{
+    if ((ctx->cmd->flags & CMD_WRITE) &&
+        atomic_load_explicit(&snapshot_hooked, memory_order_relaxed))
+        snapshot_before_write(ctx);
+    if (!aof_capturing()) {
+        ctx->cmd->fn(ctx);
+        return 0;
+    }
+    struct aof_cmd ac;
+    aof_cmd_begin(&ac, w, own_only);
+    ctx->cmd->fn(ctx);
+    return aof_cmd_end(&ac, ctx);
+}
+
 bool run_cmd(struct client *c, const struct command *cmd, int argc, const struct resp_arg *argv,
              struct reply *out, bool block_ok, long long *block_ms)
 {
@@ -146,16 +161,9 @@ bool run_cmd(struct client *c, const struct command *cmd, int argc, const struct
         ctx.nall = server.nworkers;
     }
     c->lastcmd = cmd;
-    if (aof_capturing()) {
-        struct aof_cmd ac;
-        aof_cmd_begin(&ac, c->w, false);
-        cmd->fn(&ctx);
-        uint64_t need = aof_cmd_end(&ac, &ctx);
-        if (need > c->aof_need)
-            c->aof_need = need;
-    } else {
-        cmd->fn(&ctx);
-    }
+    uint64_t need = run_handler(&ctx, c->w, false);
+    if (need > c->aof_need)
+        c->aof_need = need;
     atomic_fetch_add_explicit(&server.stats.commands_processed, 1, memory_order_relaxed);
     if (block_ms)
         *block_ms = ctx.block_ms;

@@ -429,6 +429,7 @@ int main(int argc, char **argv)
     if (by_signal && !exit_code)
         persist_at_signal_exit(); /* the workers are gone: the shards are ours */
     aof_shutdown(); /* what the workers logged is written and fsynced */
+    persist_exit();
     for (int i = 0; i < server.nworkers; i++)
         close(server.workers[i].doorbell);
     for (int i = 0; i < server.nworkers; i++)

@@ -56,7 +56,10 @@ static uint64_t shard_keys(const struct shard *s)
 
 bool mem_admit(struct worker *w)
 {
+    /* A snapshot's pieces do not count, as Redis leaves its buffers out. */
     size_t used = store_used_memory(), max = (size_t)store_evict.maxmemory;
+    size_t snap = snapshot_buffered();
+    used = used > snap ? used - snap : 0;
     if (used <= max)
         return true;
     if (store_evict.policy == EVICT_NOEVICTION)

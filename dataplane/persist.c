@@ -7,13 +7,17 @@
  *    RELOAD end in snapshot(): with every shard held, the dataset is
  *    written to temp-<pid>.rdb, fsynced, renamed over dbfilename, and the
  *    directory fsynced, so a crash leaves either the old file or the new.
- *  - BGSAVE and the save rules (persist_cron on worker 0) write the file
- *    the same way with every shard held (serving pauses while the bytes go
- *    to the page cache), then a thread fsyncs and renames it while serving
- *    goes on: that is the "background" part for now, with Redis's replies
- *    ("already in progress", SCHEDULE) and INFO fields. The fork-less
- *    snapshot that never pauses needs a copy-before-change hook in the
- *    types' write paths (see the report of the persistence issue).
+ *  - BGSAVE and the save rules (persist_cron on worker 0) take a
+ *    fork-less snapshot (snapshot.c): the cut is taken with every shard
+ *    held, then each worker writes its own shard in slices between
+ *    requests while a writer thread streams the file to temp-bg-<pid>.rdb
+ *    and fsyncs it; bg_done renames it over dbfilename and fsyncs the
+ *    directory. Redis's replies ("already in progress", SCHEDULE) and INFO
+ *    fields (rdb_bgsave_in_progress, current_save_keys_processed/total).
+ *    SAVE, SHUTDOWN and DEBUG RELOAD stay synchronous, as Redis's SAVE:
+ *    SAVE is refused while a background save runs (as Redis), SHUTDOWN
+ *    and SIGTERM cancel it (as Redis kills its child), DEBUG RELOAD lets it
+ *    finish first.
  *  - Loading at start maps dbfilename and hands it to rdb_load_mem with
  *    shard_of_key as the router, before any worker serves: a bad file is
  *    logged with its offset and sluiced refuses to start.
@@ -131,8 +135,6 @@ static void dbfilename(char *out, size_t len)
     pthread_mutex_unlock(&cfg_lock);
 }
 
-static void bg_wait(void);
-
 void persist_init(void)
 {
     cfg_on_change("dir", apply_dir);
@@ -140,7 +142,6 @@ void persist_init(void)
     cfg_on_change("dbfilename", apply_dbfilename);
     apply_save();
     apply_dbfilename();
-    atexit(bg_wait); /* SHUTDOWN NOSAVE: let a background sync finish */
     if (!enter_dir())
         exit(1); /* Redis exits too when dir does not exist */
 }
@@ -188,8 +189,8 @@ struct temp_file {
     uint64_t carry_taken; /* dirty_carry included in this snapshot */
 };
 
-static bool write_temp(struct temp_file *t, const char *prefix, struct shard *const *shards,
-                       int n)
+/* Paths and clock of a save starting now. */
+static void temp_paths(struct temp_file *t, const char *prefix)
 {
     if (!getcwd(t->dir, sizeof(t->dir)))
         snprintf(t->dir, sizeof(t->dir), ".");
@@ -198,6 +199,23 @@ static bool write_temp(struct temp_file *t, const char *prefix, struct shard *co
     dbfilename(name, sizeof(name));
     snprintf(t->dest, sizeof(t->dest), "%s/%s", t->dir, name);
     t->t0 = mstime();
+}
+
+/* The changes counted until the cut leave the shards' dirty counters. */
+static void take_dirty(struct temp_file *t, struct shard *const *shards, int n)
+{
+    t->zeroed = 0;
+    for (int i = 0; i < n; i++) {
+        t->zeroed += shard_dirty(shards[i]);
+        shard_dirty_set(shards[i], 0);
+    }
+    t->carry_taken = atomic_load(&dirty_carry);
+}
+
+static bool write_temp(struct temp_file *t, const char *prefix, struct shard *const *shards,
+                       int n)
+{
+    temp_paths(t, prefix);
     t->fd = open(t->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (t->fd < 0) {
         log_msg(LL_WARNING, "Failed opening the temp RDB file %s for saving: %s", t->tmp,
@@ -215,26 +233,26 @@ static bool write_temp(struct temp_file *t, const char *prefix, struct shard *co
         unlink(t->tmp);
         return false;
     }
-    t->zeroed = 0;
-    for (int i = 0; i < n; i++) {
-        t->zeroed += shard_dirty(shards[i]);
-        shard_dirty_set(shards[i], 0);
-    }
-    t->carry_taken = atomic_load(&dirty_carry);
+    take_dirty(t, shards, n);
     return true;
 }
 
-static bool finish_temp(struct temp_file *t)
+/* The temp file is complete and synced (sync_done: by the snapshot's
+ * writer) or still to sync: rename it over dbfilename and sync the
+ * directory. A failure gives the changes back to the save rules. */
+static bool finish_temp(struct temp_file *t, bool synced, bool ok)
 {
-    bool ok = fsync(t->fd) == 0;
-    int err = errno;
-    if (close(t->fd) != 0 && ok) {
-        ok = false;
-        err = errno;
+    if (ok && !synced) {
+        ok = fsync(t->fd) == 0;
+        int err = errno;
+        if (close(t->fd) != 0 && ok) {
+            ok = false;
+            err = errno;
+        }
+        if (!ok)
+            log_msg(LL_WARNING, "Write error saving DB on disk: %s", strerror(err));
     }
-    if (!ok) {
-        log_msg(LL_WARNING, "Write error saving DB on disk: %s", strerror(err));
-    } else if (rename(t->tmp, t->dest) != 0) {
+    if (ok && rename(t->tmp, t->dest) != 0) {
         log_msg(LL_WARNING, "Error moving temp DB file %s on the final destination %s: %s",
                 t->tmp, t->dest, strerror(errno));
         ok = false;
@@ -257,7 +275,7 @@ static bool finish_temp(struct temp_file *t)
 static int snapshot(struct shard *const *shards, int n)
 {
     struct temp_file t;
-    if (!write_temp(&t, "temp", shards, n) || !finish_temp(&t))
+    if (!write_temp(&t, "temp", shards, n) || !finish_temp(&t, false, true))
         return -1;
     log_msg(LL_NOTICE, "DB saved on disk");
     return 0;
@@ -280,70 +298,74 @@ static int all_shards(struct shard **out)
 }
 
 /* ---- background saves ----
- * At most one runs; its thread is joined by whoever starts the next one or
- * needs the file (SHUTDOWN, DEBUG RELOAD, exit). Starting, joining and
- * SAVE all happen with every shard held (or after the workers stopped), so
- * they never race each other; bg_active is also read by INFO. */
-static _Atomic bool bg_active, bg_scheduled;
+ * At most one snapshot runs (snapshot.c); bg_active says it is ours (the
+ * AOF rewrite may own it instead). Starting one, SAVE, and waiting for or
+ * cancelling one all happen with every shard held (or after the workers
+ * stopped), so they never race each other; bg_done runs on the snapshot's
+ * writer thread. */
+static _Atomic bool bg_active, bg_scheduled, bg_cancelled;
 static _Atomic int64_t bg_start_ms;
-static pthread_t bg_thread;
-static bool bg_joinable;
 static struct temp_file bg_file;
 
-static void *bg_main(void *arg)
+static void bg_done(bool ok, void *arg)
 {
-    (void)arg;
-    bool ok = finish_temp(&bg_file);
-    atomic_store(&st.last_ok, ok);
-    atomic_store(&st.last_bg_secs, (long long)((mstime() - bg_file.t0) / 1000));
+    struct temp_file *t = arg;
+    bool cancelled = atomic_load(&bg_cancelled);
+    ok = finish_temp(t, true, ok && !cancelled);
+    if (!cancelled) {
+        atomic_store(&st.last_ok, ok);
+        atomic_store(&st.last_bg_secs, (long long)((mstime() - t->t0) / 1000));
+    }
     if (ok)
         log_msg(LL_NOTICE, "DB saved on disk");
-    log_msg(ok ? LL_NOTICE : LL_WARNING, ok ? "Background saving terminated with success"
-                                            : "Background saving error");
+    if (ok)
+        log_msg(LL_NOTICE, "Background saving terminated with success (%.3f s, peak buffered "
+                           "%zu bytes)", (double)(mstime() - t->t0) / 1000, snapshot_last_peak());
+    else
+        log_msg(LL_WARNING, cancelled ? "Background saving cancelled" : "Background saving error");
     atomic_store(&bg_active, false);
-    return NULL;
 }
 
-/* Wait for the background save in progress, if any. */
-static void bg_wait(void)
+/* Wait for the background save in progress, if any, to end (every shard
+ * held, or the workers stopped). cancel: drop it instead, as Redis kills
+ * its child. */
+static void bg_wait(bool cancel)
 {
-    if (bg_joinable) {
-        pthread_join(bg_thread, NULL);
-        bg_joinable = false;
+    if (cancel && atomic_load(&bg_active)) {
+        log_msg(LL_WARNING, "There is a background save in progress. Cancelling it!");
+        atomic_store(&bg_cancelled, true);
     }
+    snapshot_finish(cancel);
 }
 
 /* Start a background save (every shard held). false: it failed at once
  * (status err, logged). */
 static bool background_save(struct shard *const *shards, int n, const char *why)
 {
-    bg_wait();
     atomic_store(&st.last_try_ms, mstime());
     atomic_store(&bg_scheduled, false);
     log_msg(LL_NOTICE, "%s", why);
-    if (!write_temp(&bg_file, "temp-bg", shards, n)) {
+    temp_paths(&bg_file, "temp-bg");
+    atomic_store(&bg_cancelled, false);
+    atomic_store(&bg_active, true);
+    atomic_store(&bg_start_ms, bg_file.t0);
+    if (!snapshot_start(bg_file.tmp, false, bg_done, &bg_file)) {
+        atomic_store(&bg_active, false);
         atomic_store(&st.last_ok, false);
         log_msg(LL_WARNING, "Background saving error");
         return false;
     }
-    log_msg(LL_NOTICE,
-            "Background saving started (the dataset was written with every shard held; "
-            "sluice does not fork): syncing it to disk");
-    atomic_store(&bg_start_ms, bg_file.t0);
-    atomic_store(&bg_active, true);
-    if (pthread_create(&bg_thread, NULL, bg_main, NULL) != 0) {
-        bg_main(NULL); /* finish here */
-        return true;
-    }
-    bg_joinable = true;
+    take_dirty(&bg_file, shards, n);
+    log_msg(LL_NOTICE, "Background saving started (fork-less: each worker writes its shard "
+                       "between requests)");
     return true;
 }
 
 void cmd_save(struct cmd_ctx *c)
 {
-    if (atomic_load(&bg_active))
+    if (snapshot_running())
         return reply_error(c->out, "ERR Background save already in progress");
-    bg_wait();
+    bg_wait(false);
     struct shard *sh[MAX_WORKERS];
     int n = ctx_shards(c, sh);
     if (snapshot(sh, n) != 0)
@@ -363,9 +385,10 @@ void cmd_bgsave(struct cmd_ctx *c)
     }
     if (atomic_load(&bg_active))
         return reply_error(c->out, "ERR Background save already in progress");
-    if (aof_rewrite_active() || dp_in_exec) {
-        /* Redis: another child (the AOF rewrite) or inside EXEC. */
-        if (!schedule)
+    if (snapshot_running() || aof_rewrite_active() || dp_in_exec) {
+        /* Redis: another child (the AOF rewrite's snapshot), or inside EXEC
+         * (always scheduled there). */
+        if (!schedule && !dp_in_exec)
             return reply_error(c->out, "ERR Another child process is active (AOF?): can't BGSAVE "
                                        "right now. Use BGSAVE SCHEDULE in order to schedule a "
                                        "BGSAVE whenever possible.");
@@ -506,17 +529,15 @@ static void cron_save(struct worker *w, const char *why)
         return;
     struct shard *sh[MAX_WORKERS];
     int n = all_shards(sh);
-    if (!atomic_load(&bg_active))
+    if (!snapshot_running())
         background_save(sh, n, why);
     if (server.nworkers > 1)
         shards_release(w, all);
 }
 
-bool persist_bgsave_active(void) { return atomic_load(&bg_active); }
-
 void persist_cron(struct worker *w)
 {
-    if (atomic_load(&bg_active) || aof_rewrite_active())
+    if (atomic_load(&bg_active) || snapshot_running() || aof_rewrite_active())
         return;
     int64_t now = mstime();
     bool may = atomic_load(&st.last_ok) ||
@@ -544,7 +565,7 @@ bool persist_shutdown(struct cmd_ctx *c, bool save)
         return true;
     struct shard *sh[MAX_WORKERS];
     int n = ctx_shards(c, sh);
-    bg_wait(); /* Redis kills its child; ours is only syncing: let it end */
+    bg_wait(true); /* Redis kills its child */
     log_msg(LL_NOTICE, "Saving the final RDB snapshot before exiting.");
     if (snapshot(sh, n) != 0) {
         log_msg(LL_WARNING, "Error trying to save the DB, can't exit.");
@@ -556,7 +577,7 @@ bool persist_shutdown(struct cmd_ctx *c, bool save)
 void persist_at_signal_exit(void)
 {
     struct save_rule rules[1];
-    bg_wait();
+    bg_wait(true);
     if (save_rules(rules, 1) == 0)
         return;
     struct shard *sh[MAX_WORKERS];
@@ -591,7 +612,7 @@ static void debug_reload(struct cmd_ctx *c, struct shard *const *sh, int n)
                                "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE "
                                "options.");
     }
-    bg_wait();
+    bg_wait(false);
     if (save && snapshot(sh, n) != 0)
         return reply_error(c->out, "ERR");
     if (flush)
@@ -701,18 +722,22 @@ size_t persist_info(char *buf, size_t len)
     int active = atomic_load(&bg_active);
     long long current = active ? (long long)((mstime() - atomic_load(&bg_start_ms)) / 1000) : -1;
     int loading = atomic_load(&server.loading);
+    uint64_t kdone, ktotal;
+    snapshot_progress(&kdone, &ktotal);
     int n = snprintf(
         buf, len,
         "loading:%d\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n"
-        "current_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\n"
-        "current_save_keys_total:0\r\nrdb_changes_since_last_save:%llu\r\n"
+        "current_cow_size_age:0\r\ncurrent_fork_perc:%.2f\r\ncurrent_save_keys_processed:%llu\r\n"
+        "current_save_keys_total:%llu\r\nrdb_changes_since_last_save:%llu\r\n"
         "rdb_bgsave_in_progress:%d\r\nrdb_last_save_time:%lld\r\n"
         "rdb_last_bgsave_status:%s\r\nrdb_last_bgsave_time_sec:%lld\r\n"
-        "rdb_current_bgsave_time_sec:%lld\r\nrdb_saves:%llu\r\nrdb_last_cow_size:0\r\n"
+        "rdb_current_bgsave_time_sec:%lld\r\nrdb_saves:%llu\r\nrdb_last_cow_size:%zu\r\n"
         "rdb_last_load_keys_expired:%llu\r\nrdb_last_load_keys_loaded:%llu\r\n",
-        loading, (unsigned long long)dirty_total(), active, (long long)server.lastsave,
+        loading, ktotal ? 100.0 * (double)kdone / (double)ktotal : 0.0,
+        (unsigned long long)kdone, (unsigned long long)ktotal,
+        (unsigned long long)dirty_total(), active, (long long)server.lastsave,
         atomic_load(&st.last_ok) ? "ok" : "err", atomic_load(&st.last_bg_secs), current,
-        (unsigned long long)atomic_load(&st.saves),
+        (unsigned long long)atomic_load(&st.saves), snapshot_last_peak(),
         (unsigned long long)atomic_load(&st.expired),
         (unsigned long long)atomic_load(&st.loaded));
     if (n < 0)
@@ -735,6 +760,11 @@ size_t persist_info(char *buf, size_t len)
         n = m < 0 ? n : n + m;
     }
     return (size_t)n >= len ? len - 1 : (size_t)n;
+}
+
+void persist_exit(void)
+{
+    bg_wait(true);
 }
 
 bool persist_writes_refused(void)

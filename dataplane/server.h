@@ -193,7 +193,7 @@ struct server {
     _Atomic long long obuf_hard, obuf_soft, obuf_soft_secs;
     _Atomic uint64_t next_client_id;
     int64_t start_ms;
-    int64_t lastsave;
+    _Atomic int64_t lastsave; /* written by the snapshot writer thread too */
     char run_id[41];
     char executable[1024];
     char config_file[1024];
@@ -256,6 +256,11 @@ struct reply *reply_target(struct client *c, struct msg **slot);
  * (multi-shard: keys resolve to their owners), writing to out. */
 void run_held(struct client *c, const struct command *cmd, int argc, const struct resp_arg *argv,
               struct reply *out);
+/* Call ctx->cmd's handler on the thread holding its shards: a write's keys
+ * go into a running snapshot first, and while the AOF captures, the
+ * command's record is closed after it. Returns the reply's AOF wait mark
+ * (aof_cmd_end; 0: none). own_only: run for another worker (aof_cmd_begin). */
+uint64_t run_handler(struct cmd_ctx *ctx, struct worker *w, bool own_only);
 /* run_held for a command that may block (block_ok): true when its handler
  * chose to wait (no reply written), with the timeout in *block_ms. */
 bool run_cmd(struct client *c, const struct command *cmd, int argc, const struct resp_arg *argv,
@@ -322,8 +327,10 @@ void persist_at_signal_exit(void);
 /* DEBUG subcommands of persistence (RELOAD, DIGEST, DIGEST-VALUE): true
  * when it was one of them (and replied). */
 bool persist_debug(struct cmd_ctx *c);
+/* After the workers stopped: cancel a background save still running. */
+void persist_exit(void);
 /* SAVE and BGSAVE (rows in cmdtab_persist.inc, CMD_KEYSPACE: every shard
- * held). BGSAVE is for now a foreground snapshot with every shard held. */
+ * held). BGSAVE takes a fork-less snapshot (snapshot.c). */
 void cmd_save(struct cmd_ctx *c);
 void cmd_bgsave(struct cmd_ctx *c);
 /* The body of INFO's "# Persistence" section (Redis 7.0's fields, each
@@ -333,8 +340,6 @@ size_t persist_info(char *buf, size_t len);
 /* stop-writes-on-bgsave-error: true while the last background save failed
  * (and save rules exist): writes get Redis's -MISCONF error. */
 bool persist_writes_refused(void);
-/* A BGSAVE is running (a rewrite of the AOF waits for it). */
-bool persist_bgsave_active(void);
 
 /* Redis's reply then (reply_error adds the '-'), to write commands and,
  * as Redis does, to PING. */
@@ -345,6 +350,34 @@ bool persist_bgsave_active(void);
     "configured to report errors during writes if RDB snapshotting fails "                       \
     "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about the "    \
     "RDB error."
+
+/* snapshot.c: fork-less RDB snapshots (design in its header) */
+/* Start writing the dataset as it is now (call with every shard held) to
+ * tmp_path, RDB 10 (aof_base: an AOF rewrite's base, with its aux field). done(ok, arg) runs on the snapshot's writer thread once
+ * the file is complete, fsynced and closed (ok), or removed (!ok); the
+ * caller renames it. done must not wait for shards. false (errno EBUSY
+ * when one is running; else logged): nothing started, done never runs. */
+bool snapshot_start(const char *tmp_path, bool aof_base, void (*done)(bool ok, void *arg),
+                    void *arg);
+/* From the cut until done() returned. */
+bool snapshot_running(void);
+/* Every shard held (or the workers stopped): write what is left now (or,
+ * cancel, drop the file: done(false)) and wait for done() to return. */
+void snapshot_finish(bool cancel);
+/* A worker's turn, its shard at home: one slice of its shard's snapshot.
+ * false: the writer is behind (the worker should not spin). */
+bool snapshot_slice(struct shard *s);
+/* Before a CMD_WRITE command runs (its shards held): write its keys that
+ * the snapshot has not written yet. Call only while snapshot_hooked (a
+ * relaxed load: it is set at the cut with every shard held, which orders
+ * it before any later command; a stale true costs lookups only). */
+void snapshot_before_write(struct cmd_ctx *c);
+extern _Atomic bool snapshot_hooked;
+/* INFO: keys written of the keys at the cut (0, 0 when none runs); bytes
+ * in the snapshot's pieces now; their peak during the last snapshot. */
+void snapshot_progress(uint64_t *done, uint64_t *total);
+size_t snapshot_buffered(void);
+size_t snapshot_last_peak(void);
 
 /* multi.c */
 /* Queue a command inside MULTI (replies +QUEUED). */

@@ -182,14 +182,7 @@ static void run_exec(struct worker *w, struct msg *m)
         .out = &m->reply,
         .cmd = m->cmd,
     };
-    if (aof_capturing()) {
-        struct aof_cmd ac;
-        aof_cmd_begin(&ac, w, true);
-        m->cmd->fn(&ctx);
-        m->aof_need = aof_cmd_end(&ac, &ctx);
-    } else {
-        m->cmd->fn(&ctx);
-    }
+    m->aof_need = run_handler(&ctx, w, true);
     m->kind = MSG_REPLY;
     post(w, m->from, m);
 }

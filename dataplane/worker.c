@@ -676,6 +676,7 @@ void *worker_main(void *arg)
     w->next_cron_ms = mstime();
 
     bool busy = false;
+    int snap_wait = -1; /* ms to wait at most while our shard has a snapshot; -1 none */
     while (!atomic_load_explicit(&server.stop, memory_order_relaxed)) {
         struct io_uring_cqe *cqe;
         int64_t until = w->next_cron_ms;
@@ -684,6 +685,8 @@ void *worker_main(void *arg)
         int64_t wait_ms = until - mstime();
         if (wait_ms < 0)
             wait_ms = 0;
+        if (snap_wait >= 0 && wait_ms > snap_wait)
+            wait_ms = snap_wait; /* a snapshot slice is due (snapshot.c) */
         if (config.busy_poll)
             wait_ms = 0; /* never sleep: just reap what is there */
         struct __kernel_timespec ts = {.tv_sec = wait_ms / 1000,
@@ -710,6 +713,12 @@ void *worker_main(void *arg)
         flush_pending(w);
         aof_worker_flush(w);
         ring_bells(w);
+        snap_wait = -1;
+        if (w->shard->snap && w->lent_to < 0) {
+            /* The turn's replies leave before the slice, not after it. */
+            io_uring_submit(&w->ring);
+            snap_wait = snapshot_slice(w->shard) ? 0 : 1;
+        }
     }
 
     /* Flush what is queued (e.g. replies before SHUTDOWN) and close. */

@@ -74,6 +74,23 @@ bool entry_is_expired(const struct shard *s, const struct entry *e)
     return s->now_ms > entry_expire(e);
 }
 
+uint8_t store_snap_parity;
+struct store_snap_hooks store_snap_hooks;
+
+/* A key entry about to be unlinked, replaced or re-expired: if the running
+ * snapshot has not written it, write it now. */
+static inline void snap_before(struct shard *s, struct db *db, struct entry *e)
+{
+    if (entry_snap_pending(s, e))
+        store_snap_hooks.entry(s, (int)(db - s->db), e);
+}
+
+/* A new entry in a key table belongs after the cut. */
+static inline void snap_new(struct entry *e)
+{
+    e->flags = (uint8_t)((e->flags & ~ENTRY_SNAP) | store_snap_parity);
+}
+
 static void account_remove(struct db *db, const struct entry *e)
 {
     if (e->flags & ENTRY_EXPIRE)
@@ -276,6 +293,11 @@ struct entry *db_store_value(struct shard *s, struct db *db, struct entry **ref,
     size_t klen;
     const char *key = entry_key(e, &klen);
     struct entry *ne = entry_new_ptr(key, klen, entry_type(e), enc, ptr, entry_expire(e));
+    /* The old value was consumed by the conversion: a running snapshot has
+     * it already (the dataplane writes a write command's keys first), and
+     * it could not be written any more anyway. */
+    if (entry_snap_pending(s, e))
+        snap_new(e);
     entry_set_ptr(e, NULL); /* consumed by the conversion: not freed with e */
     db_replace(s, db, ref, ne); /* counts one change */
     if (changes > 1)
@@ -285,6 +307,7 @@ struct entry *db_store_value(struct shard *s, struct db *db, struct entry **ref,
 
 struct entry *db_unlink_ref(struct shard *s, struct db *db, struct entry **ref)
 {
+    snap_before(s, db, *ref);
     struct entry *e = dict_unlink(&db->keys, ref);
     account_remove(db, e);
     touch_entry(db, e);
@@ -300,6 +323,7 @@ void db_delete_ref(struct shard *s, struct db *db, struct entry **ref)
 /* Remove a key the store itself decided to drop (see store.h). */
 static void drop_ref(struct shard *s, struct db *db, struct entry **ref)
 {
+    snap_before(s, db, *ref);
     struct entry *e = dict_unlink(&db->keys, ref);
     size_t klen;
     const char *key = entry_key(e, &klen);
@@ -348,6 +372,8 @@ struct entry *db_lookup(struct shard *s, struct db *db, const void *key, size_t 
 void db_replace(struct shard *s, struct db *db, struct entry **ref, struct entry *e)
 {
     struct entry *old = *ref;
+    snap_before(s, db, old);
+    snap_new(e);
     account_remove(db, old);
     dict_replace(ref, e);
     account_add(db, e);
@@ -373,6 +399,7 @@ struct entry *db_set(struct shard *s, struct db *db, struct entry *e)
         return e;
     }
     store_clock_new(s, e, NULL);
+    snap_new(e);
     dict_add(&db->keys, e);
     account_add(db, e);
     touch_entry(db, e);
@@ -393,8 +420,10 @@ bool db_delete(struct shard *s, struct db *db, const void *key, size_t klen)
 struct entry *db_set_expire(struct shard *s, struct db *db, struct entry **ref, int64_t expire)
 {
     struct entry *old = *ref;
+    snap_before(s, db, old);
     struct entry *e = entry_with_expire(old, expire);
     e->meta = old->meta;
+    snap_new(e);
     account_remove(db, old);
     dict_replace(ref, e);
     account_add(db, e);
@@ -408,6 +437,8 @@ uint64_t db_size(const struct db *db) { return dict_size(&db->keys); }
 
 static void flush(struct shard *s, struct db *db, bool lazy)
 {
+    if (s->snap)
+        store_snap_hooks.db(s, (int)(db - s->db));
     shard_dirty_add(s, dict_size(&db->keys));
     dict_foreach(&db->watched, touch_if_present, db);
     if (lazy)

@@ -270,6 +270,49 @@ uint64_t dict_scan(struct dict *d, uint64_t v, void (*fn)(void *, struct entry *
     return v;
 }
 
+/* dict_scan over up to `buckets` cursor steps. Outside a rehash the
+ * buckets of a batch are prefetched together, then their first entries,
+ * before any is visited: the reverse-binary order touches a new cache line
+ * of the bucket array at every step and each entry is a miss, so one at a
+ * time a long scan (the snapshot) waits on memory for most of its time. */
+#define SCAN_BATCH 16
+
+uint64_t dict_scan_many(struct dict *d, uint64_t v, unsigned buckets,
+                        void (*fn)(void *, struct entry *), void *arg)
+{
+    if (d->used == 0)
+        return 0;
+    if (rehashing(d)) {
+        while (buckets-- > 0 && (v = dict_scan(d, v, fn, arg)) != 0)
+            ;
+        return v;
+    }
+    uint64_t m = d->size[0] - 1;
+    struct entry **t = d->table[0];
+    while (buckets > 0) {
+        uint64_t c[SCAN_BATCH];
+        struct entry *h[SCAN_BATCH];
+        unsigned n = 0;
+        do {
+            c[n++] = v & m;
+            v = next_cursor(v, m);
+        } while (v != 0 && n < SCAN_BATCH && n < buckets);
+        for (unsigned i = 0; i < n; i++)
+            __builtin_prefetch(&t[c[i]]);
+        for (unsigned i = 0; i < n; i++) {
+            h[i] = t[c[i]];
+            if (h[i])
+                __builtin_prefetch(h[i]);
+        }
+        for (unsigned i = 0; i < n; i++)
+            visit_bucket(h[i], fn, arg);
+        buckets -= n;
+        if (v == 0)
+            break;
+    }
+    return v;
+}
+
 /* splitmix64: every output bit is well mixed, so consecutive outputs can
  * pick a bucket and then an index among the gathered entries without the
  * correlation the low bits of xorshift generators have. */

@@ -832,6 +832,78 @@ static void w_all(struct wr *w, struct shard *const *shards, int nshards,
     w_flush(w);
 }
 
+/* ---- pieces of a stream (the fork-less snapshot) ----
+ * The same writer on a caller-owned memory buffer: a struct wr in memory
+ * mode borrows the piece's buffer for one call and gives it back grown. */
+
+static struct wr piece_wr(struct rdb_piece *p, const struct rdb_save_opts *o)
+{
+    return (struct wr){.fd = -1, .buf = p->buf, .len = p->len, .cap = p->cap,
+                       .compress = o && o->compress, .lru_records = o ? o->lru_records : 0};
+}
+
+static void piece_back(struct rdb_piece *p, const struct wr *w)
+{
+    p->buf = w->buf;
+    p->len = w->len;
+    p->cap = w->cap;
+}
+
+void rdb_piece_header(struct rdb_piece *p, const struct rdb_save_opts *o)
+{
+    struct wr w = piece_wr(p, o);
+    char magic[16];
+    snprintf(magic, sizeof(magic), "REDIS%04d", RDB_VERSION);
+    w_put(&w, magic, 9);
+    w_aux(&w, "redis-ver", RDB_REDIS_VER);
+    w_aux_int(&w, "redis-bits", (long long)sizeof(void *) * 8);
+    w_aux_int(&w, "ctime", (long long)(o->now_ms / 1000));
+    w_aux_int(&w, "used-mem", (long long)o->used_mem);
+    w_aux_int(&w, "aof-base", 0);
+    piece_back(p, &w);
+}
+
+void rdb_piece_selectdb(struct rdb_piece *p, int dbid)
+{
+    struct wr w = piece_wr(p, NULL);
+    w_byte(&w, RDB_OPCODE_SELECTDB);
+    w_len(&w, (uint64_t)dbid);
+    piece_back(p, &w);
+}
+
+void rdb_piece_resizedb(struct rdb_piece *p, uint64_t keys, uint64_t expires)
+{
+    struct wr w = piece_wr(p, NULL);
+    w_byte(&w, RDB_OPCODE_RESIZEDB);
+    w_len(&w, keys);
+    w_len(&w, expires);
+    piece_back(p, &w);
+}
+
+void rdb_piece_key(struct rdb_piece *p, const struct shard *s, struct entry *e,
+                   const struct rdb_save_opts *o)
+{
+    struct wr w = piece_wr(p, o);
+    w.shard = s;
+    w_entry(&w, e);
+    piece_back(p, &w);
+}
+
+uint64_t rdb_piece_eof(struct rdb_piece *p, uint64_t crc, bool checksum)
+{
+    struct wr w = piece_wr(p, NULL);
+    size_t from = w.len;
+    w_byte(&w, RDB_OPCODE_EOF);
+    crc = rdb_crc64(crc, w.buf + from, 1);
+    unsigned char b[8];
+    uint64_t v = checksum ? crc : 0;
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+    w_put(&w, b, 8);
+    piece_back(p, &w);
+    return crc;
+}
+
 int rdb_lru_records_for_policy(void)
 {
     switch (store_evict.policy) {

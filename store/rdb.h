@@ -68,6 +68,28 @@ int rdb_save_fd(int fd, struct shard *const *shards, int nshards,
 unsigned char *rdb_save_mem(struct shard *const *shards, int nshards,
                             const struct rdb_save_opts *o, size_t *len);
 
+/* Building a stream piece by piece in memory: the fork-less snapshot
+ * (dataplane/snapshot.c) serializes keys of each shard into pieces that a
+ * thread writes out in order. A piece's buffer is the caller's (malloc'd,
+ * grown as needed: start from {0} or a preallocated buffer, free buf).
+ * The file is: header, then any number of [SELECTDB [RESIZEDB]] and keys
+ * (a key belongs to the last SELECTDB before it), then the EOF piece. */
+struct rdb_piece {
+    unsigned char *buf;
+    size_t len, cap;
+};
+/* Magic and AUX fields (compress/checksum unused here). */
+void rdb_piece_header(struct rdb_piece *p, const struct rdb_save_opts *o);
+void rdb_piece_selectdb(struct rdb_piece *p, int dbid);
+void rdb_piece_resizedb(struct rdb_piece *p, uint64_t keys, uint64_t expires);
+/* One key of shard s as rdb_save_fd writes it (IDLE/FREQ from s's clock). */
+void rdb_piece_key(struct rdb_piece *p, const struct shard *s, struct entry *e,
+                   const struct rdb_save_opts *o);
+/* The EOF opcode and the checksum: crc is the CRC64 of every byte before
+ * this piece; returns it updated over the EOF byte (the checksum written is
+ * that, or 0 when !checksum). */
+uint64_t rdb_piece_eof(struct rdb_piece *p, uint64_t crc, bool checksum);
+
 struct rdb_load_opts {
     /* The shard that owns a key; NULL: shards[0]. */
     struct shard *(*route)(const void *key, size_t len);

@@ -40,6 +40,7 @@ enum obj_enc {
 };
 
 #define ENTRY_EXPIRE 0x01
+#define ENTRY_SNAP 0x02 /* snapshot parity: see "snapshot hooks" below */
 
 #define EMBSTR_MAX 44 /* longest string Redis 7.0 keeps as embstr */
 
@@ -113,6 +114,9 @@ struct shard {
     struct evict_pool *evict_pool; /* eviction candidates (evict.c) */
     uint32_t sieve_order;          /* insertions, for allkeys-sieve */
     int arena;                     /* the jemalloc arena of its worker, or -1 */
+    /* Non-NULL while a snapshot still has entries of this shard to write
+     * (dataplane/snapshot.c owns it; whoever holds the shard uses it). */
+    struct snap_shard *snap;
 };
 
 /* shard->dirty is written only by the thread holding the shard and read by
@@ -129,6 +133,30 @@ static inline void shard_dirty_set(struct shard *s, uint64_t v)
 static inline void shard_dirty_add(struct shard *s, uint64_t n)
 {
     shard_dirty_set(s, shard_dirty(s) + n);
+}
+
+/* ---- snapshot hooks (db.c; the snapshot itself is dataplane/snapshot.c) ----
+ * A fork-less snapshot writes each shard's keys as they were at its cut,
+ * while commands go on changing them. At the cut store_snap_parity flips
+ * (0 <-> ENTRY_SNAP, every shard held); a key entry whose ENTRY_SNAP bit
+ * differs from it is "not yet written" while its shard has s->snap. Every
+ * entry put into a key table gets the current parity (db_set, db_replace,
+ * db_set_expire), so a key written after the cut is never part of it, and
+ * no pass over the keys is needed at the cut. Before the store unlinks,
+ * replaces or re-expires a not-yet-written entry, and before it flushes a
+ * db, it calls the hooks, which write the old state first. Changes made in
+ * place (INCR, LPUSH, HSET ... on the existing value) are not seen here:
+ * the dataplane writes a write command's keys before the command runs. */
+extern uint8_t store_snap_parity;
+struct store_snap_hooks {
+    void (*entry)(struct shard *s, int dbid, struct entry *e); /* e about to change */
+    void (*db)(struct shard *s, int dbid);                     /* db about to be flushed */
+};
+extern struct store_snap_hooks store_snap_hooks;
+
+static inline bool entry_snap_pending(const struct shard *s, const struct entry *e)
+{
+    return s->snap && (e->flags & ENTRY_SNAP) != store_snap_parity;
 }
 
 /* ---- hashing and the table (dict.c) ---- */
@@ -156,6 +184,10 @@ void dict_resize_if_needed(struct dict *d);
  * modify the table. */
 uint64_t dict_scan(struct dict *d, uint64_t cursor,
                    void (*fn)(void *arg, struct entry *e), void *arg);
+/* dict_scan for up to `buckets` steps at once (prefetching ahead); the
+ * same cursor and guarantee. */
+uint64_t dict_scan_many(struct dict *d, uint64_t cursor, unsigned buckets,
+                        void (*fn)(void *arg, struct entry *e), void *arg);
 /* A random entry, or NULL when empty. */
 struct entry *dict_random(struct dict *d);
 /* Bytes of a table allocated on its own (the struct, its bucket arrays, its

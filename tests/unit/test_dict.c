@@ -730,3 +730,37 @@ Test(store_hash, spreads_keys_evenly_over_the_buckets)
                  (unsigned long)longest, (unsigned long)d.used, (unsigned long)d.size[0]);
     dict_free(&d, entry_free);
 }
+
+static void ignore_cb(void *arg, struct entry *e)
+{
+    (void)arg;
+    (void)e;
+}
+
+Test(dict, scan_many_visits_every_key_exactly_once_and_the_same_as_scan)
+{
+    struct dict d;
+    dict_init(&d, SEED);
+    cr_assert_eq(dict_scan_many(&d, 0, 16, scan_cb, NULL), 0, "an empty table ends at once");
+    const long n = 5000;
+    for (long i = 0; i < n; i++)
+        add(&d, "k", i, "x");
+    while (dict_rehash(&d, 1000))
+        ;
+    for (unsigned step = 1; step <= 100; step += 33) {
+        struct seen s = {.hits = calloc(n, 1), .n = n};
+        uint64_t cur = 0, single = 0;
+        do {
+            /* `step` buckets at once end where as many dict_scan calls do */
+            for (unsigned i = 0; i < step; i++)
+                if ((single = dict_scan(&d, single, ignore_cb, NULL)) == 0)
+                    break;
+            cur = dict_scan_many(&d, cur, step, scan_cb, &s);
+            cr_assert_eq(cur, single, "step %u", step);
+        } while (cur);
+        for (long i = 0; i < n; i++)
+            cr_assert_eq(s.hits[i], 1, "key %ld visited %d times", i, s.hits[i]);
+        free(s.hits);
+    }
+    dict_free(&d, entry_free);
+}

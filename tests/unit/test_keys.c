@@ -1460,3 +1460,68 @@ Test(keys, object_lookups_count_hits_and_misses)
     cr_assert_eq(s->stats.keyspace_hits, 1);
     cr_assert_eq(s->stats.keyspace_misses, 1);
 }
+
+/* ---- the store's snapshot hooks (store.h) ---- */
+
+static int snap_entry_calls, snap_db_calls;
+static char snap_last_key[64];
+
+static void fake_entry_hook(struct shard *sh, int dbid, struct entry *e)
+{
+    (void)dbid;
+    size_t kl;
+    const char *k = entry_key(e, &kl);
+    snprintf(snap_last_key, sizeof(snap_last_key), "%.*s", (int)kl, k);
+    snap_entry_calls++;
+    /* written: take the parity, as the snapshot does */
+    e->flags = (uint8_t)((e->flags & ~ENTRY_SNAP) | store_snap_parity);
+    (void)sh;
+}
+
+static void fake_db_hook(struct shard *sh, int dbid)
+{
+    (void)sh;
+    (void)dbid;
+    snap_db_calls++;
+}
+
+Test(keys, snapshot_hooks_see_keys_before_they_change_and_new_keys_are_after_the_cut)
+{
+    run(s, cmd_set, 3, "SET", "old", "v");
+    run(s, cmd_set, 3, "SET", "old2", "v");
+    run(s, cmd_set, 3, "SET", "old3", "v");
+    struct store_snap_hooks saved = store_snap_hooks;
+    uint8_t saved_parity = store_snap_parity;
+    store_snap_hooks = (struct store_snap_hooks){fake_entry_hook, fake_db_hook};
+    store_snap_parity ^= ENTRY_SNAP; /* the cut */
+    s->snap = (struct snap_shard *)&snap_db_calls; /* any non-NULL marker */
+    snap_entry_calls = snap_db_calls = 0;
+    struct entry *e = db_lookup(s, &s->db[0], "old", 3, LOOKUP_NOTOUCH, NULL);
+    cr_assert(entry_snap_pending(s, e), "a key from before the cut is not written yet");
+    /* a new key is after the cut */
+    run(s, cmd_set, 3, "SET", "new", "v");
+    e = db_lookup(s, &s->db[0], "new", 3, LOOKUP_NOTOUCH, NULL);
+    cr_assert(!entry_snap_pending(s, e));
+    cr_assert_eq(snap_entry_calls, 0);
+    /* replacing, deleting and re-expiring an old key write it first */
+    run(s, cmd_set, 3, "SET", "old", "w");
+    cr_assert_eq(snap_entry_calls, 1);
+    cr_assert_str_eq(snap_last_key, "old");
+    e = db_lookup(s, &s->db[0], "old", 3, LOOKUP_NOTOUCH, NULL);
+    cr_assert(!entry_snap_pending(s, e), "the replacement is after the cut");
+    run(s, cmd_expire, 3, "EXPIRE", "old2", "100");
+    cr_assert_eq(snap_entry_calls, 2);
+    cr_assert_str_eq(snap_last_key, "old2");
+    run(s, cmd_del, 2, "DEL", "old3");
+    cr_assert_eq(snap_entry_calls, 3);
+    cr_assert_str_eq(snap_last_key, "old3");
+    /* written keys are not written again */
+    run(s, cmd_del, 2, "DEL", "old2");
+    cr_assert_eq(snap_entry_calls, 3);
+    /* a flush tells the db hook first */
+    run(s, cmd_flushdb, 1, "FLUSHDB");
+    cr_assert_eq(snap_db_calls, 1);
+    s->snap = NULL;
+    store_snap_hooks = saved;
+    store_snap_parity = saved_parity;
+}
