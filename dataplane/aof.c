@@ -1666,6 +1666,24 @@ void cmd_bgrewriteaof(struct cmd_ctx *c)
     reply_simple(c->out, "Background append only file rewriting started");
 }
 
+/* DEBUG LOADAOF: wait (bounded: 10 s) until every record logged so far is
+ * in the file, handing over this worker's own meanwhile; the other workers
+ * hand theirs over each loop turn. false: the AOF is off or it timed out. */
+bool aof_wait_written(struct worker *w)
+{
+    if (atomic_load(&st.state) == AOF_OFF)
+        return false;
+    uint64_t target = atomic_load(&next_seq);
+    for (int i = 0; i < 100000; i++) {
+        if (atomic_load(&aof_durable) >= target)
+            return true;
+        if (w)
+            aof_worker_flush(w);
+        usleep(100);
+    }
+    return false;
+}
+
 /* ---- refusals, INFO ---- */
 
 int aof_write_errno(void)

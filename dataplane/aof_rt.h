@@ -70,6 +70,9 @@ void aof_cron(struct worker *w);
 /* A write must be refused: the errno of the last failed AOF write (then
  * "-MISCONF Errors writing to the AOF file: <strerror>"), or 0. */
 int aof_write_errno(void);
+/* Every record logged until now is written to the file (for DEBUG
+ * LOADAOF). false: the AOF is off, or it did not happen within 10 s. */
+bool aof_wait_written(struct worker *w);
 /* A rewrite is running (BGSAVE waits for it, as for Redis's AOF child). */
 bool aof_rewrite_active(void);
 

@@ -656,6 +656,27 @@ static void debug_reload(struct cmd_ctx *c, struct shard *const *sh, int n)
     reply_ok(c->out);
 }
 
+/* As Redis: write out what the AOF has pending, empty the dataset and load
+ * it back from the AOF directory alone (every shard held). */
+static void debug_loadaof(struct cmd_ctx *c, struct shard *const *sh, int n)
+{
+    if (config.appendonly && !aof_wait_written(c->client ? c->client->w : NULL))
+        return reply_error(c->out, "ERR the append only file could not be written out");
+    bg_wait(false);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < sh[i]->ndb; j++)
+            db_flush(sh[i], &sh[i]->db[j]);
+    if (aof_load_at_start() != 0) {
+        /* Redis exits here: the dataset is gone and the files are bad. */
+        log_msg(LL_WARNING, "DEBUG LOADAOF: the append only file could not be loaded. Exiting.");
+        exit(1);
+    }
+    for (int i = 0; i < n; i++)
+        shard_dirty_set(sh[i], 0);
+    log_msg(LL_NOTICE, "Append Only File loaded by DEBUG LOADAOF");
+    reply_ok(c->out);
+}
+
 static void debug_digest_value(struct cmd_ctx *c, struct shard *const *sh, int n)
 {
     reply_array(c->out, c->argc - 2);
@@ -680,6 +701,8 @@ bool persist_debug(struct cmd_ctx *c)
         which = 1;
     else if (arg_is(c, 1, "digest-value"))
         which = 2;
+    else if (arg_is(c, 1, "loadaof") && c->argc == 2)
+        which = 3;
     else
         return false;
     /* DEBUG's row names no keys, so nothing is held for it (ctx.all lists
@@ -701,6 +724,8 @@ bool persist_debug(struct cmd_ctx *c)
     }
     if (which == 0) {
         debug_reload(c, sh, n);
+    } else if (which == 3) {
+        debug_loadaof(c, sh, n);
     } else if (which == 1) {
         unsigned char d[20];
         rdb_digest_dataset(sh, n, d);

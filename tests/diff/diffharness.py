@@ -643,7 +643,8 @@ class Server:
 # reload of the append-only file (DEBUG LOADAOF, which writes out what is
 # pending first) that must give back the same dataset (DEBUG DIGEST before
 # and after). Cases that sleep are left out: keys expiring between the two
-# digests change them on redis-server too.
+# digests change them on redis-server too; so does a reload that changes
+# redis-server's own digest (a -0 score): only sluice changing alone fails.
 AOF_ARGS = []
 
 
@@ -942,12 +943,13 @@ def main():
             res = run_case(case, a, b)
             if args.aof_check and not case.cluster and \
                     not any(st.kind == "sleep" for st in case.steps):
-                for srv in (a, b):
-                    if srv.alive():
-                        problem = aof_reload_check(case, srv)
-                        if problem:
-                            res.diffs.append(("(AOF reload)", ("simple", problem.encode()),
-                                              ("simple", b"")))
+                # Only a change redis-server does not show too is a failure
+                # (a -0 score, say, comes back as 0 from redis's AOF too).
+                pa = aof_reload_check(case, a) if a.alive() else None
+                pb = aof_reload_check(case, b) if b.alive() else None
+                if pb and not pa:
+                    res.diffs.append(("(AOF reload)", ("simple", b"digest unchanged"),
+                                      ("simple", pb.encode())))
             note = ""
             for srv in (a, b):
                 if not srv.alive():
