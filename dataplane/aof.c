@@ -1149,12 +1149,9 @@ static int ensure_dir(void)
         char *slash = strrchr(parent, '/');
         if (slash)
             *slash = '\0';
-        int fd = open(slash && parent[0] ? parent : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0 || fsync(fd) != 0)
+        if (aof_fsync_dir(slash && parent[0] ? parent : "/") != 0)
             log_msg(LL_WARNING, "Can't fsync the directory of %s: %s", config.appenddirname,
                     strerror(errno));
-        if (fd >= 0)
-            close(fd);
     } else if (errno != EEXIST) {
         log_msg(LL_WARNING, "Can't open or create append-only dir %s: %s", config.appenddirname,
                 strerror(errno));

@@ -49,9 +49,7 @@ struct loader {
     const char *file; /* being loaded, for the log */
     unsigned long long errors, skipped, commands;
     char first_error[256];
-    int64_t t0;
     size_t before; /* bytes of the files loaded before this one */
-    size_t logged; /* where progress was last logged */
 };
 
 static const char *aof_dir(void)
@@ -160,38 +158,16 @@ static int apply_cmd(void *arg, int argc, const struct resp_arg *argv)
     return 0;
 }
 
-/* INFO's loading_loaded_bytes follows every call; the log every 64 MB. */
-static bool progress_due(struct loader *l, size_t done)
-{
-    persist_loading_progress(l->before + done);
-    if (l->before + done < l->logged + (64u << 20))
-        return false;
-    l->logged = l->before + done;
-    return true;
-}
-
 static void aof_progress(void *arg, size_t done, size_t total)
 {
     struct loader *l = arg;
-    if (!progress_due(l, done))
-        return;
-    int64_t el = mstime() - l->t0;
-    double frac = total ? (double)done / (double)total : 1;
-    log_msg(LL_NOTICE, "Loading AOF %s: %.0f%% (%llu commands, %.1f s elapsed, about %.0f s left)",
-            l->file, frac * 100, l->commands, (double)el / 1000,
-            frac > 0 ? (double)el / 1000 * (1 - frac) / frac : 0);
+    persist_loading_progress(l->before + done, l->file, done, total, l->commands, "commands");
 }
 
 static void rdb_progress(void *arg, size_t done, size_t total, uint64_t keys)
 {
     struct loader *l = arg;
-    if (!progress_due(l, done))
-        return;
-    int64_t el = mstime() - l->t0;
-    double frac = total ? (double)done / (double)total : 1;
-    log_msg(LL_NOTICE, "Loading RDB of %s: %.0f%% (%llu keys, %.1f s elapsed, about %.0f s left)",
-            l->file, frac * 100, (unsigned long long)keys, (double)el / 1000,
-            frac > 0 ? (double)el / 1000 * (1 - frac) / frac : 0);
+    persist_loading_progress(l->before + done, l->file, done, total, keys, "keys");
 }
 
 static void log_unexpected_eof(const char *name)
@@ -242,7 +218,6 @@ static enum load_ret load_one(struct loader *l, const char *name, bool last_file
     const char *buf = map;
     l->file = name;
     l->dbid = 0;
-    l->t0 = mstime();
     size_t start = 0;
     enum load_ret ret = LOAD_OK;
 

@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "aof.h"
 #include "commands.h"
 #include "rdb.h"
 #include "server.h"
@@ -158,16 +159,6 @@ static uint64_t dirty_total(void)
 
 /* ---- the snapshot ---- */
 
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int r = fsync(fd);
-    close(fd);
-    return r;
-}
-
 /* A snapshot is written in two phases: the dataset into a temp file while
  * every shard is held (write_temp), then fsync, rename over dbfilename and
  * fsync of the directory (finish_temp), which need no shard: SAVE does both
@@ -262,7 +253,7 @@ static bool finish_temp(struct temp_file *t, bool synced, bool ok)
         atomic_fetch_add(&dirty_carry, t->zeroed);
         return false;
     }
-    if (fsync_dir(t->dir) != 0)
+    if (aof_fsync_dir(t->dir) != 0)
         log_msg(LL_WARNING, "Failed to fsync the directory after saving: %s", strerror(errno));
     atomic_fetch_sub(&dirty_carry, t->carry_taken);
     server.lastsave = mstime() / 1000;
@@ -402,8 +393,6 @@ void cmd_bgsave(struct cmd_ctx *c)
     reply_simple(c->out, "Background saving started");
 }
 
-/* ---- load ---- */
-
 /* ---- loading state (INFO loading_*) ---- */
 
 static struct {
@@ -419,9 +408,19 @@ void persist_loading_start(size_t total_bytes)
     atomic_store(&ld.logged, 0);
 }
 
-void persist_loading_progress(size_t loaded_bytes)
+#define LOAD_LOG_BYTES (64u << 20)
+
+void persist_loading_progress(size_t loaded, const char *what, size_t done, size_t total,
+                              unsigned long long count, const char *unit)
 {
-    atomic_store(&ld.loaded, loaded_bytes);
+    atomic_store(&ld.loaded, loaded);
+    if (loaded < atomic_load(&ld.logged) + LOAD_LOG_BYTES)
+        return;
+    atomic_store(&ld.logged, loaded);
+    double el = (double)(mstime() / 1000 - atomic_load(&ld.start));
+    double frac = total ? (double)done / (double)total : 1;
+    log_msg(LL_NOTICE, "Loading %s: %.0f%% (%llu %s, %.0f s elapsed, about %.0f s left)", what,
+            frac * 100, count, unit, el, frac > 0 ? el * (1 - frac) / frac : 0);
 }
 
 void persist_loading_end(void)
@@ -429,19 +428,9 @@ void persist_loading_end(void)
     atomic_store(&server.loading, 0);
 }
 
-#define LOAD_LOG_BYTES (64u << 20)
-
 static void load_progress(void *arg, size_t done, size_t total, uint64_t keys)
 {
-    persist_loading_progress(done);
-    if (done < atomic_load(&ld.logged) + LOAD_LOG_BYTES)
-        return;
-    atomic_store(&ld.logged, done);
-    int64_t t0 = *(int64_t *)arg, el = mstime() - t0;
-    double frac = total ? (double)done / (double)total : 1;
-    log_msg(LL_NOTICE, "Loading RDB: %.0f%% (%llu keys, %.1f s elapsed, about %.0f s left)",
-            frac * 100, (unsigned long long)keys, (double)el / 1000,
-            frac > 0 ? (double)el / 1000 * (1 - frac) / frac : 0);
+    persist_loading_progress(done, (const char *)arg, done, total, keys, "keys");
 }
 
 static int load_file(const char *path, struct shard *const *shards, int n, bool at_start)
@@ -477,12 +466,11 @@ static int load_file(const char *path, struct shard *const *shards, int n, bool 
     }
     close(fd);
     int64_t t0 = mstime();
-    if (at_start)
-        persist_loading_start(len);
+    persist_loading_start(len);
     char err[512];
     struct rdb_load_stats ls;
     struct rdb_load_opts o = {.route = n > 1 ? shard_of_key : NULL, .now_ms = t0,
-                              .progress = load_progress, .progress_arg = &t0,
+                              .progress = load_progress, .progress_arg = (void *)path,
                               .key_load_delay_us = at_start ? config.key_load_delay : 0};
     int r = rdb_load_mem(buf, len, shards, n, &o, &ls, err, sizeof(err));
     if (map)

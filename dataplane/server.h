@@ -309,7 +309,10 @@ int persist_load_at_start(void);
 /* Loading at start: INFO's loading_* fields follow these (the RDB and the
  * AOF loaders report progress in bytes of their input). */
 void persist_loading_start(size_t total_bytes);
-void persist_loading_progress(size_t loaded_bytes);
+/* loaded: bytes of every file so far; the log line (every 64 MB) names
+ * what (a file) with done/total of it and count units (keys, commands). */
+void persist_loading_progress(size_t loaded, const char *what, size_t done, size_t total,
+                              unsigned long long count, const char *unit);
 void persist_loading_end(void);
 /* aof_load.c: with appendonly yes, load <appenddirname>/ (manifest, base,
  * incr files) into the shards before serving, instead of dbfilename, as

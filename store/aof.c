@@ -375,7 +375,7 @@ int aof_manifest_load(const char *dirpath, const char *appendfilename, struct ao
     return rc;
 }
 
-static int fsync_dir(const char *dirpath)
+int aof_fsync_dir(const char *dirpath)
 {
     int fd = open(dirpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
@@ -422,7 +422,7 @@ int aof_manifest_persist(const char *dirpath, const char *appendfilename,
         unlink(tmp);
         goto out;
     }
-    if (fsync_dir(dirpath) != 0) {
+    if (aof_fsync_dir(dirpath) != 0) {
         e = errno;
         goto out;
     }

@@ -54,6 +54,9 @@ char *aof_manifest_name(const char *appendfilename);
  * AOF yet), -1 error (message in err). */
 int aof_manifest_load(const char *dirpath, const char *appendfilename, struct aof_manifest *m,
                       char *err, size_t errlen);
+/* fsync a directory, so that names created or renamed in it are durable
+ * (also used for RDB snapshots). 0 or -1 (errno set). */
+int aof_fsync_dir(const char *dirpath);
 /* Write the manifest atomically: a temp file in dirpath, fsync, rename over
  * the manifest, fsync of dirpath. 0 or -1 (errno set). */
 int aof_manifest_persist(const char *dirpath, const char *appendfilename,

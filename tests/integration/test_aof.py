@@ -35,7 +35,7 @@ import time
 import pytest
 import redis
 from conftest import USE_REDIS, RespConn, wait_for
-from test_persistence import RedisOracle, digest, dump
+from test_persistence import RedisOracle, digest, dump, oracle_fixture, tmpdir_  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.skipif(USE_REDIS, reason="compares sluiced with redis-server")
 
@@ -46,25 +46,7 @@ CHECK_AOF = shutil.which("redis-check-aof") or "/usr/bin/redis-check-aof"
 FAR = "99999999999999"  # an absolute expiry time (ms) far in the future
 
 
-@pytest.fixture
-def tmpdir_():
-    d = tempfile.mkdtemp(prefix="sluice-aof-")
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
-
-
-@pytest.fixture
-def oracle():
-    started = []
-
-    def start(workdir, *extra):
-        o = RedisOracle(workdir, "--appendonly", "yes", *extra)
-        started.append(o)
-        return o
-
-    yield start
-    for o in started:
-        o.stop()
+oracle = oracle_fixture("--appendonly", "yes")
 
 
 def sluiced(start_server, workdir, *extra, **kw):

@@ -27,7 +27,7 @@ import tempfile
 import pytest
 import redis
 from conftest import USE_REDIS, encode_command, wait_for
-from test_persistence import RedisOracle, digest, dump, populate
+from test_persistence import RedisOracle, digest, dump, oracle_fixture, populate, tmpdir_  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.skipif(USE_REDIS, reason="compares sluiced with redis-server")
 
@@ -36,25 +36,7 @@ DEBUG = ("--enable-debug-command", "yes")
 AOF_DIR = "appendonlydir"
 
 
-@pytest.fixture
-def tmpdir_():
-    d = tempfile.mkdtemp(prefix="sluice-aofload-")
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
-
-
-@pytest.fixture
-def oracle():
-    started = []
-
-    def start(workdir, *extra):
-        o = RedisOracle(workdir, "--appendonly", "yes", "--appendfsync", "always", *extra)
-        started.append(o)
-        return o
-
-    yield start
-    for o in started:
-        o.stop()
+oracle = oracle_fixture("--appendonly", "yes", "--appendfsync", "always")
 
 
 def sluiced(start_server, workdir, *extra, **kw):

@@ -72,18 +72,25 @@ class RedisOracle:
             self.proc.wait(5)
 
 
-@pytest.fixture
-def oracle():
-    started = []
+def oracle_fixture(*default):
+    """An `oracle` fixture: start(workdir, *extra) runs a redis-server with
+    these arguments first; every one started is stopped at teardown."""
+    @pytest.fixture
+    def oracle():
+        started = []
 
-    def start(workdir, *extra):
-        o = RedisOracle(workdir, *extra)
-        started.append(o)
-        return o
+        def start(workdir, *extra):
+            o = RedisOracle(workdir, *default, *extra)
+            started.append(o)
+            return o
 
-    yield start
-    for o in started:
-        o.stop()
+        yield start
+        for o in started:
+            o.stop()
+    return oracle
+
+
+oracle = oracle_fixture()
 
 
 @pytest.fixture

@@ -26,32 +26,14 @@ import time
 import pytest
 import redis
 from conftest import USE_REDIS, encode_command, wait_for
-from test_persistence import CHECK_RDB, RedisOracle
+from test_persistence import CHECK_RDB, oracle_fixture, tmpdir_  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.skipif(USE_REDIS, reason="compares sluiced with redis-server")
 
 DEBUG = ("--enable-debug-command", "yes")
 
 
-@pytest.fixture
-def tmpdir_():
-    d = tempfile.mkdtemp(prefix="sluice-snap-")
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
-
-
-@pytest.fixture
-def oracle():
-    started = []
-
-    def start(workdir, *extra):
-        o = RedisOracle(workdir, *extra)
-        started.append(o)
-        return o
-
-    yield start
-    for o in started:
-        o.stop()
+oracle = oracle_fixture()
 
 
 def info_persistence(c):
