@@ -739,7 +739,7 @@ static int pfs_rename(const char *from, const char *to, unsigned int flags)
         return -EPERM;
     if (flags & ~RENAME_NOREPLACE)
         return -EINVAL;
-    const char *fname, *tname;
+    const char *fname = NULL, *tname = NULL;
     struct node *fparent = lookup_parent(from, &fname);
     struct node *tparent = lookup_parent(to, &tname);
     if (!fparent || !tparent)
