@@ -349,7 +349,7 @@ static bool background_save(struct shard *const *shards, int n, const char *why)
     atomic_store(&bg_cancelled, false);
     atomic_store(&bg_active, true);
     atomic_store(&bg_start_ms, bg_file.t0);
-    if (!snapshot_start(bg_file.tmp, false, bg_done, &bg_file)) {
+    if (!snapshot_start(bg_file.tmp, SNAP_RDB, bg_done, &bg_file)) {
         atomic_store(&bg_active, false);
         atomic_store(&st.last_ok, false);
         log_msg(LL_WARNING, "Background saving error");

@@ -859,7 +859,7 @@ void rdb_piece_header(struct rdb_piece *p, const struct rdb_save_opts *o)
     w_aux_int(&w, "redis-bits", (long long)sizeof(void *) * 8);
     w_aux_int(&w, "ctime", (long long)(o->now_ms / 1000));
     w_aux_int(&w, "used-mem", (long long)o->used_mem);
-    w_aux_int(&w, "aof-base", 0);
+    w_aux_int(&w, "aof-base", o->aof_base ? 1 : 0);
     piece_back(p, &w);
 }
 
