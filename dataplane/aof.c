@@ -72,9 +72,11 @@
  * writes (<name>.<seq>.base.aof): the same snapshot, another serializer;
  * the format is the one aof-use-rdb-preamble had at the rewrite's cut.
  *
- * Not done yet: aof-rewrite-incremental-fsync (the base is fsynced once, by
- * the snapshot's writer); Redis's limit on rewrites after repeated failures
- * (a failed one is retried after 5 s).
+ * aof-rewrite-incremental-fsync: the snapshot's writer has the base written
+ * out every 4 MB (snapshot.c).
+ *
+ * Not done yet: Redis's limit on rewrites after repeated failures (a failed
+ * one is retried after 5 s).
  *
  * Locks: capture state is per worker thread (tls[]); the persistence
  * thread's state is its own; ctl.lock guards the manifest and the rewrite

@@ -41,7 +41,9 @@
  * worker waits), which writes them to the temp file, keeps the CRC64 over
  * the bytes in file order, and when every shard is done writes EOF and the
  * checksum, fsyncs and closes the file and calls done(ok, arg) (on the
- * writer thread; the caller renames). The stream is: magic and AUX fields,
+ * writer thread; the caller renames). With rdb-save-incremental-fsync (an
+ * RDB) or aof-rewrite-incremental-fsync (an AOF base) on, it also has every
+ * 4 MB written out as it goes (rdb_autosync_wrote, as Redis's autosync). The stream is: magic and AUX fields,
  * SELECTDB + RESIZEDB of every non-empty db with its size at the cut, then
  * pieces, each starting with SELECTDB of its first key's db (and again
  * wherever the db changes inside it). redis-server 7.0, redis-check-rdb and
@@ -143,6 +145,8 @@ static struct {
     void *arg;
     const struct format *fmt;
     bool timestamps; /* commands: a "#TS:" line first (aof-timestamp-enabled) */
+    bool autosync;   /* incremental sync: rdb-save-/aof-rewrite-incremental-fsync */
+    struct rdb_autosync as;
     struct rdb_save_opts opts;
     pthread_t thread;
     bool joinable;
@@ -463,6 +467,8 @@ static void *writer_main(void *arg)
             if (sn.fmt->rdb)
                 crc = rdb_crc64(crc, pc->p.buf, pc->p.len);
             err = write_all(sn.fd, pc->p.buf, pc->p.len);
+            if (!err && sn.autosync)
+                err = rdb_autosync_wrote(sn.fd, &sn.as, pc->p.len);
             if (err) {
                 log_msg(LL_WARNING, "Write error saving DB on disk: %s", strerror(err));
                 atomic_store(&sn.failed, true);
@@ -537,6 +543,9 @@ bool snapshot_start(const char *tmp_path, enum snapshot_kind kind,
                                      .aof_base = kind != SNAP_RDB};
     sn.fmt = &formats[kind];
     sn.timestamps = kind == SNAP_AOF_CMDS && config.aof_timestamp_enabled;
+    sn.autosync = kind == SNAP_RDB ? config.rdb_save_incremental_fsync
+                                   : config.aof_rewrite_incremental_fsync;
+    sn.as = (struct rdb_autosync){0};
     sn.done = done;
     sn.arg = arg;
     atomic_store(&sn.failed, false);

@@ -21,6 +21,8 @@
   -MISCONF text and aof_last_write_status:err; when space returns the
   pending data is written and writes are accepted again.
 * Automatic rewrite (auto-aof-rewrite-percentage/min-size), INFO fields.
+* aof-rewrite-incremental-fsync: a 13 MB base (either format) is written
+  out every 4 MB when it is on, not when off.
 
 Expiry in these tests uses absolute times (PEXPIREAT, SET PXAT): relative
 forms are logged as Redis rewrites them only with the propagation calls in
@@ -643,3 +645,30 @@ def test_info_fields_are_redis_fields(start_server, oracle, tmpdir_):
         c.config_set("appendonly", "no")
     assert fields(s.client()) == fields(o.client())
     assert info(s.client())["aof_enabled"] == 0
+
+
+def test_aof_rewrite_incremental_fsync_writes_the_base_out_every_4mb(start_server, tmpdir_):
+    s = sluiced(start_server, tmpdir_)
+    c = s.client()
+    assert c.config_get("aof-rewrite-incremental-fsync") == {
+        "aof-rewrite-incremental-fsync": "yes"}
+    p = c.pipeline(transaction=False)
+    for i in range(13 * 8):
+        p.set("blob:%d" % i, os.urandom(128 * 1024))
+    p.execute()
+    want = digest(c)
+    n = info(c)["aof_rewrites"]
+    for preamble in ("yes", "no"):
+        for on, grow in (("yes", 3), ("no", 0)):
+            c.config_set("aof-use-rdb-preamble", preamble)
+            c.config_set("aof-rewrite-incremental-fsync", on)
+            before = info(c)["rdb_incremental_syncs"]
+            c.bgrewriteaof()
+            wait_rewritten(c, n)
+            n += 1
+            # the command base is larger (bulk headers): 3 or 4 writeouts
+            got = info(c)["rdb_incremental_syncs"] - before
+            assert got == grow or (grow and preamble == "no" and got == grow + 1), (preamble, on, got)
+    kill9(s)
+    s2 = sluiced(start_server, tmpdir_)
+    assert digest(s2.client()) == want
