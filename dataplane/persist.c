@@ -516,6 +516,11 @@ int persist_load_at_start(void)
 {
     struct shard *sh[MAX_WORKERS];
     int n = all_shards(sh);
+    /* The shards' clocks are read while loading (access times, and LFU
+     * counters and idle times restored from the file): no worker has
+     * ticked them yet. */
+    for (int i = 0; i < n; i++)
+        shard_tick(sh[i], mstime());
     int r = load_file(config.dbfilename, sh, n, true);
     return r < 0 ? -1 : 0;
 }

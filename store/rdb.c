@@ -981,6 +981,7 @@ struct ld {
     struct rdb_load_stats *st;
     int dbid;
     int64_t idle; /* from an IDLE record before the key, -1 none */
+    int freq;     /* from a FREQ record before the key, -1 none */
 };
 
 static bool fail(struct ld *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -1900,11 +1901,11 @@ static bool load_key(struct ld *l, int type, int64_t expire)
             ok = fail(l, "Unknown RDB encoding type %d", type);
         }
     }
-    if (ok && l->idle >= 0 && rdb_lru_records_for_policy() == RDB_LRU_IDLE) {
+    if (ok && !expired && (l->idle >= 0 || l->freq >= 0)) {
         struct entry *e = db_lookup(s, &s->db[l->dbid], key.p, key.len,
                                     LOOKUP_NOTOUCH | LOOKUP_NOSTATS, NULL);
         if (e)
-            entry_set_lru(e, (s->lru_clock - (uint32_t)l->idle) & 0xffffff);
+            store_clock_restore(s, e, l->freq, l->idle);
     }
     rstr_free(&key);
     return ok;
@@ -1919,7 +1920,8 @@ int rdb_load_mem(const unsigned char *buf, size_t len, struct shard *const *shar
         st = &dummy;
     memset(st, 0, sizeof(*st));
     struct ld l = {.base = buf, .p = buf, .end = buf + len, .err = err, .errlen = errlen,
-                   .shards = shards, .nshards = nshards, .o = o, .st = st, .idle = -1};
+                   .shards = shards, .nshards = nshards, .o = o, .st = st, .idle = -1,
+                   .freq = -1};
     if (err && errlen)
         err[0] = '\0';
     if (nshards <= 0)
@@ -1969,6 +1971,7 @@ int rdb_load_mem(const unsigned char *buf, size_t len, struct shard *const *shar
         case RDB_OPCODE_FREQ:
             if (!rd_bytes(&l, 1, &b))
                 return -1;
+            l.freq = b[0];
             continue;
         case RDB_OPCODE_IDLE:
             if (!rd_len(&l, &v))
@@ -2027,6 +2030,7 @@ int rdb_load_mem(const unsigned char *buf, size_t len, struct shard *const *shar
                 return -1;
             expire = -1;
             l.idle = -1;
+            l.freq = -1;
             continue;
         }
         break;

@@ -51,7 +51,9 @@ struct rdb_save_opts {
     size_t used_mem; /* used-mem aux field */
     /* As Redis: under an LRU policy each key gets an IDLE record (seconds
      * since last access), under an LFU policy a FREQ record (the decayed
-     * counter); 0 neither. The loader restores IDLE under an LRU policy. */
+     * counter); 0 neither. The loader restores them as Redis's
+     * objectSetLRUOrLFU: FREQ under an LFU policy, IDLE under any other
+     * (store_clock_restore). */
     int lru_records; /* 0, RDB_LRU_IDLE or RDB_LRU_FREQ */
     bool aof_base;   /* the base of an AOF: aux field aof-base 1 */
     bool autosync;   /* rdb_save_fd: incremental sync (rdb-save-incremental-fsync) */
