@@ -40,8 +40,8 @@ static const struct cfg_option options[] = {
      "to start instead."},
     {"aof-rewrite-incremental-fsync", CFG_BOOL, 0, "yes", 0, 0, 0, 0, NULL,
      I(aof_rewrite_incremental_fsync), NULL,
-     "While a rewrite writes the new base file, fsync it every 4 MB so the\n"
-     "final fsync does not stall on a large dirty page cache."},
+     "While a rewrite writes the new base file, have it written out to disk\n"
+     "every 4 MB so the final fsync does not stall on a large dirty page cache."},
     {"aof-timestamp-enabled", CFG_BOOL, 0, "no", 0, 0, 0, 0, NULL, I(aof_timestamp_enabled), NULL,
      "Annotate the append-only file with \"#TS:<unix time>\" lines (at most one\n"
      "a second), as Redis 7 does."},
@@ -182,6 +182,11 @@ static const struct cfg_option options[] = {
      "Largest bulk argument a request may carry (and largest string value)."},
     {"rdb-del-sync-files", CFG_BOOL, 0, "no", 0, 0, 0, 0, NULL, I(rdb_del_sync_files), NULL,
      "Delete RDB files made only for replication (no persistence configured)."},
+    {"rdb-save-incremental-fsync", CFG_BOOL, 0, "yes", 0, 0, 0, 0, NULL,
+     I(rdb_save_incremental_fsync), NULL,
+     "While a background snapshot writes the RDB file, have it written out to\n"
+     "disk every 4 MB so the final fsync does not stall on a large dirty page\n"
+     "cache."},
     {"rdbchecksum", CFG_BOOL, CFG_IMMUTABLE, "yes", 0, 0, 0, 0, NULL, I(rdbchecksum), NULL,
      "End snapshots with a CRC64 checksum (checked at load)."},
     {"rdbcompression", CFG_BOOL, 0, "yes", 0, 0, 0, 0, NULL, I(rdbcompression), NULL,

@@ -53,6 +53,7 @@ struct sluice_config {
     /* persistence (dataplane/persist.c) */
     char *dir, *dbfilename, *save;
     bool rdbcompression, rdbchecksum, stop_writes_on_bgsave_error, rdb_del_sync_files;
+    bool rdb_save_incremental_fsync;
     /* the append-only file (dataplane/aof.c) */
     bool appendonly, aof_use_rdb_preamble, aof_load_truncated, aof_timestamp_enabled;
     bool no_appendfsync_on_rewrite, aof_rewrite_incremental_fsync;

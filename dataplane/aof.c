@@ -64,14 +64,19 @@
  * requests. When it is fsynced, rw_done renames it into place, makes it
  * the manifest's base with the incr files opened since the cut, persists
  * the manifest atomically and deletes the old files (history first, as
- * Redis). The first base at start (no AOF yet) is written at once by
- * base_snapshot(), before anyone is served.
+ * Redis). The first base at start (no AOF yet) is the same snapshot,
+ * written at once by base_snapshot() before anyone is served.
  *
- * Not done yet: aof-use-rdb-preamble no (the base is always an RDB,
- * <name>.<seq>.base.rdb, which Redis and redis-check-aof read by content);
- * aof-rewrite-incremental-fsync (the base is fsynced once, by the rewrite
- * thread); Redis's limit on rewrites after repeated failures (a failed one
- * is retried after 5 s).
+ * The base is an RDB with the aof-base aux field (<name>.<seq>.base.rdb)
+ * or, with aof-use-rdb-preamble no, the commands Redis 7.0's rewrite
+ * writes (<name>.<seq>.base.aof): the same snapshot, another serializer;
+ * the format is the one aof-use-rdb-preamble had at the rewrite's cut.
+ *
+ * aof-rewrite-incremental-fsync: the snapshot's writer has the base written
+ * out every 4 MB (snapshot.c).
+ *
+ * Not done yet: Redis's limit on rewrites after repeated failures (a failed
+ * one is retried after 5 s).
  *
  * Locks: capture state is per worker thread (tls[]); the persistence
  * thread's state is its own; ctl.lock guards the manifest and the rewrite
@@ -1077,6 +1082,7 @@ static struct {
     bool have_m;
     /* the rewrite in progress */
     int start_state;
+    bool base_rdb; /* its base has the RDB preamble (.base.rdb), else commands */
     char tmp_base[PATH_MAX + 64];
     char tmp_incr[PATH_MAX + 64];
 } ctl = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -1178,18 +1184,23 @@ static int open_in_dir(const char *name, int flags)
     return open(p, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0644);
 }
 
-/* The rewrite's base: the dataset at the cut, as an RDB with the aof-base
- * aux field (aof-use-rdb-preamble), written while the caller holds every
- * shard. The one place to swap in the fork-less snapshot. 0 or -1. */
-static int base_snapshot(int fd, struct shard *const *sh, int n)
+static void base_done(bool ok, void *arg)
 {
-    struct rdb_save_opts o = {.compress = config.rdbcompression,
-                              .checksum = config.rdbchecksum,
-                              .now_ms = mstime(),
-                              .used_mem = store_used_memory(),
-                              .lru_records = rdb_lru_records_for_policy(),
-                              .aof_base = true};
-    return rdb_save_fd(fd, sh, n, &o);
+    *(bool *)arg = ok;
+}
+
+/* The first base at start (no AOF yet): the fork-less snapshot of the
+ * dataset loaded, in the format aof-use-rdb-preamble asks for, written at
+ * once by this thread (nobody serves yet: snapshot_finish scans every
+ * shard here) and the writer thread. The file is fsynced and closed when
+ * it returns. 0 or -1 (the file is gone). */
+static int base_snapshot(const char *tmp, bool rdb)
+{
+    bool ok = false;
+    if (!snapshot_start(tmp, rdb ? SNAP_AOF_RDB : SNAP_AOF_CMDS, base_done, &ok))
+        return -1;
+    snapshot_finish(false);
+    return ok ? 0 : -1;
 }
 
 /* A WAIT_REWRITE rewrite that failed: stop logging into its temp incr
@@ -1275,12 +1286,14 @@ static int rewrite_start(void)
     snprintf(ctl.tmp_base, sizeof(ctl.tmp_base), "%s/temp-rewriteaof-bg-%d.aof", ctl.dir,
              (int)getpid());
     ctl.start_state = state;
+    ctl.base_rdb = config.aof_use_rdb_preamble;
     atomic_store(&st.rw_start_ms, mstime());
     atomic_store(&st.rw_scheduled, false);
     atomic_store(&st.rw_active, true);
     /* The base is the fork-less snapshot from this cut (snapshot.c): the
      * workers write it between requests; rw_done finishes the rewrite. */
-    if (!snapshot_start(ctl.tmp_base, true, rw_done, NULL)) {
+    if (!snapshot_start(ctl.tmp_base, ctl.base_rdb ? SNAP_AOF_RDB : SNAP_AOF_CMDS, rw_done,
+                        NULL)) {
         atomic_store(&st.rw_active, false);
         log_msg(LL_WARNING, "Error starting the snapshot of the AOF base file %s: %s",
                 ctl.tmp_base, strerror(errno));
@@ -1348,7 +1361,7 @@ static void rw_done(bool ok, void *arg)
     man_copy(&nm, &ctl.m);
     have_nm = true;
     long long bseq = nm.curr_base_seq + 1;
-    bname = aof_base_name(fname, bseq, true);
+    bname = aof_base_name(fname, bseq, ctl.base_rdb);
     path_in_dir(bpath, sizeof(bpath), bname);
     if (rename(ctl.tmp_base, bpath) != 0) {
         log_msg(LL_WARNING, "Error trying to rename the temporary AOF base file %s into %s: %s",
@@ -1491,19 +1504,13 @@ static int open_at_start(void)
         goto out;
     bool created_base = false;
     if (!ctl.m.base && !ctl.m.nincr) {
-        struct shard *sh[MAX_WORKERS];
-        for (int i = 0; i < server.nworkers; i++)
-            sh[i] = server.workers[i].shard;
         long long seq = ctl.m.curr_base_seq + 1;
-        char *name = aof_base_name(fname, seq, true);
+        bool rdb = config.aof_use_rdb_preamble;
+        char *name = aof_base_name(fname, seq, rdb);
         char tmp[PATH_MAX + 64], dest[PATH_MAX + 256];
         snprintf(tmp, sizeof(tmp), "%s/temp-rewriteaof-%d.aof", ctl.dir, (int)getpid());
         path_in_dir(dest, sizeof(dest), name);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        bool ok = fd >= 0 && base_snapshot(fd, sh, server.nworkers) == 0 && fsync(fd) == 0;
-        if (fd >= 0 && close(fd) != 0)
-            ok = false;
-        if (!ok || rename(tmp, dest) != 0) {
+        if (base_snapshot(tmp, rdb) != 0 || rename(tmp, dest) != 0) {
             log_msg(LL_WARNING, "Error writing the AOF base file %s: %s", name, strerror(errno));
             unlink(tmp);
             free(name);

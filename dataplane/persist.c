@@ -217,7 +217,8 @@ static bool write_temp(struct temp_file *t, const char *prefix, struct shard *co
                               .checksum = config.rdbchecksum,
                               .now_ms = t->t0,
                               .used_mem = store_used_memory(),
-                              .lru_records = rdb_lru_records_for_policy()};
+                              .lru_records = rdb_lru_records_for_policy(),
+                              .autosync = config.rdb_save_incremental_fsync};
     if (rdb_save_fd(t->fd, shards, n, &o) != 0) {
         log_msg(LL_WARNING, "Write error saving DB on disk: %s", strerror(errno));
         close(t->fd);
@@ -340,7 +341,7 @@ static bool background_save(struct shard *const *shards, int n, const char *why)
     atomic_store(&bg_cancelled, false);
     atomic_store(&bg_active, true);
     atomic_store(&bg_start_ms, bg_file.t0);
-    if (!snapshot_start(bg_file.tmp, false, bg_done, &bg_file)) {
+    if (!snapshot_start(bg_file.tmp, SNAP_RDB, bg_done, &bg_file)) {
         atomic_store(&bg_active, false);
         atomic_store(&st.last_ok, false);
         log_msg(LL_WARNING, "Background saving error");
@@ -503,6 +504,11 @@ int persist_load_at_start(void)
 {
     struct shard *sh[MAX_WORKERS];
     int n = all_shards(sh);
+    /* The shards' clocks are read while loading (access times, and LFU
+     * counters and idle times restored from the file): no worker has
+     * ticked them yet. */
+    for (int i = 0; i < n; i++)
+        shard_tick(sh[i], mstime());
     int r = load_file(config.dbfilename, sh, n, true);
     return r < 0 ? -1 : 0;
 }
@@ -737,6 +743,8 @@ size_t persist_info(char *buf, size_t len)
     int loading = atomic_load(&server.loading);
     uint64_t kdone, ktotal;
     snapshot_progress(&kdone, &ktotal);
+    /* rdb_incremental_syncs is sluice's own: 4 MB writeouts started by
+     * incremental fsync (snapshots, AOF bases, SAVE) since start. */
     int n = snprintf(
         buf, len,
         "loading:%d\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n"
@@ -745,14 +753,16 @@ size_t persist_info(char *buf, size_t len)
         "rdb_bgsave_in_progress:%d\r\nrdb_last_save_time:%lld\r\n"
         "rdb_last_bgsave_status:%s\r\nrdb_last_bgsave_time_sec:%lld\r\n"
         "rdb_current_bgsave_time_sec:%lld\r\nrdb_saves:%llu\r\nrdb_last_cow_size:%zu\r\n"
-        "rdb_last_load_keys_expired:%llu\r\nrdb_last_load_keys_loaded:%llu\r\n",
+        "rdb_last_load_keys_expired:%llu\r\nrdb_last_load_keys_loaded:%llu\r\n"
+        "rdb_incremental_syncs:%llu\r\n",
         loading, ktotal ? 100.0 * (double)kdone / (double)ktotal : 0.0,
         (unsigned long long)kdone, (unsigned long long)ktotal,
         (unsigned long long)dirty_total(), active, (long long)server.lastsave,
         atomic_load(&st.last_ok) ? "ok" : "err", atomic_load(&st.last_bg_secs), current,
         (unsigned long long)atomic_load(&st.saves), snapshot_last_peak(),
         (unsigned long long)atomic_load(&st.expired),
-        (unsigned long long)atomic_load(&st.loaded));
+        (unsigned long long)atomic_load(&st.loaded),
+        (unsigned long long)atomic_load(&rdb_autosyncs));
     if (n < 0)
         return 0;
     if ((size_t)n >= len)

@@ -354,14 +354,20 @@ bool persist_writes_refused(void);
     "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about the "    \
     "RDB error."
 
-/* snapshot.c: fork-less RDB snapshots (design in its header) */
+/* snapshot.c: fork-less snapshots (design in its header) */
+enum snapshot_kind {
+    SNAP_RDB,      /* an RDB 10 file (BGSAVE, the save rules) */
+    SNAP_AOF_RDB,  /* an AOF base with the RDB preamble (aux field aof-base 1) */
+    SNAP_AOF_CMDS, /* an AOF base in commands (aof-use-rdb-preamble no) */
+};
 /* Start writing the dataset as it is now (call with every shard held) to
- * tmp_path, RDB 10 (aof_base: an AOF rewrite's base, with its aux field). done(ok, arg) runs on the snapshot's writer thread once
- * the file is complete, fsynced and closed (ok), or removed (!ok); the
- * caller renames it. done must not wait for shards. false (errno EBUSY
- * when one is running; else logged): nothing started, done never runs. */
-bool snapshot_start(const char *tmp_path, bool aof_base, void (*done)(bool ok, void *arg),
-                    void *arg);
+ * tmp_path as a file of that kind. done(ok, arg) runs on the snapshot's
+ * writer thread once the file is complete, fsynced and closed (ok), or
+ * removed (!ok); the caller renames it. done must not wait for shards.
+ * false (errno EBUSY when one is running; else logged): nothing started,
+ * done never runs. */
+bool snapshot_start(const char *tmp_path, enum snapshot_kind kind,
+                    void (*done)(bool ok, void *arg), void *arg);
 /* From the cut until done() returned. */
 bool snapshot_running(void);
 /* Every shard held (or the workers stopped): write what is left now (or,

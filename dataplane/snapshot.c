@@ -41,11 +41,21 @@
  * worker waits), which writes them to the temp file, keeps the CRC64 over
  * the bytes in file order, and when every shard is done writes EOF and the
  * checksum, fsyncs and closes the file and calls done(ok, arg) (on the
- * writer thread; the caller renames). The stream is: magic and AUX fields,
+ * writer thread; the caller renames). With rdb-save-incremental-fsync (an
+ * RDB) or aof-rewrite-incremental-fsync (an AOF base) on, it also has every
+ * 4 MB written out as it goes (rdb_autosync_wrote, as Redis's autosync). The stream is: magic and AUX fields,
  * SELECTDB + RESIZEDB of every non-empty db with its size at the cut, then
  * pieces, each starting with SELECTDB of its first key's db (and again
  * wherever the db changes inside it). redis-server 7.0, redis-check-rdb and
  * our loader take repeated SELECTDB and RESIZEDB.
+ *
+ * Kinds of file (enum snapshot_kind): an RDB (BGSAVE, the save rules), an
+ * AOF base with the RDB preamble (the same, aux field aof-base 1), or an
+ * AOF base in commands (aof-use-rdb-preamble no: Redis 7.0's rewrite
+ * format, store/aof_rewrite.c: an optional "#TS:" line, then per piece
+ * SELECT and each key's commands; no EOF, no checksum). Only the
+ * serializer (struct format) differs: cut, slices, hooks and writer are
+ * shared.
  *
  * Backpressure. Bytes queued for the writer are bounded by QUEUE_MAX: above
  * it the slices pause (the worker then waits up to a millisecond per turn)
@@ -85,6 +95,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aof.h"
 #include "commands.h"
 #include "rdb.h"
 #include "server.h"
@@ -94,6 +105,16 @@
 #define SLICE_US 250             /* one slice of a worker's turn */
 #define CHECK_EVERY 32           /* entries between clock reads in a slice */
 #define WRITER_NICE 19
+
+/* What a kind of file holds: the cut, the scan, the hooks and the writer
+ * are the same for every kind, only the bytes differ. */
+struct format {
+    bool rdb; /* RESIZEDB in the header, EOF and the CRC64 at the end */
+    void (*header)(struct rdb_piece *p, const struct rdb_save_opts *o);
+    void (*select)(struct rdb_piece *p, int dbid);
+    void (*key)(struct rdb_piece *p, const struct shard *s, struct entry *e,
+                const struct rdb_save_opts *o);
+};
 
 struct piece {
     struct piece *next;
@@ -122,6 +143,10 @@ static struct {
     char path[PATH_MAX + 64];
     void (*done)(bool ok, void *arg);
     void *arg;
+    const struct format *fmt;
+    bool timestamps; /* commands: a "#TS:" line first (aof-timestamp-enabled) */
+    bool autosync;   /* incremental sync: rdb-save-/aof-rewrite-incremental-fsync */
+    struct rdb_autosync as;
     struct rdb_save_opts opts;
     pthread_t thread;
     bool joinable;
@@ -138,6 +163,26 @@ static struct {
         .fd = -1};
 
 _Atomic bool snapshot_hooked;
+
+static void cmds_header(struct rdb_piece *p, const struct rdb_save_opts *o)
+{
+    if (sn.timestamps)
+        aof_piece_timestamp(p, o->now_ms / 1000);
+}
+
+static void cmds_key(struct rdb_piece *p, const struct shard *s, struct entry *e,
+                     const struct rdb_save_opts *o)
+{
+    (void)s;
+    (void)o;
+    aof_piece_key(p, e);
+}
+
+static const struct format formats[] = {
+    [SNAP_RDB] = {true, rdb_piece_header, rdb_piece_selectdb, rdb_piece_key},
+    [SNAP_AOF_RDB] = {true, rdb_piece_header, rdb_piece_selectdb, rdb_piece_key},
+    [SNAP_AOF_CMDS] = {false, cmds_header, aof_piece_select, cmds_key},
+};
 
 static void held_add(size_t n)
 {
@@ -224,10 +269,10 @@ static void write_entry(struct shard *s, int dbid, struct entry *e)
         struct piece *pc = ss->cur;
         size_t cap = pc->p.cap;
         if (ss->curdb != dbid) {
-            rdb_piece_selectdb(&pc->p, dbid);
+            sn.fmt->select(&pc->p, dbid);
             ss->curdb = dbid;
         }
-        rdb_piece_key(&pc->p, s, e, &sn.opts);
+        sn.fmt->key(&pc->p, s, e, &sn.opts);
         pc->keys++;
         if (pc->p.cap != cap)
             held_add(pc->p.cap - cap);
@@ -419,8 +464,11 @@ static void *writer_main(void *arg)
         if (!pc)
             break;
         if (!err && !atomic_load(&sn.failed)) {
-            crc = rdb_crc64(crc, pc->p.buf, pc->p.len);
+            if (sn.fmt->rdb)
+                crc = rdb_crc64(crc, pc->p.buf, pc->p.len);
             err = write_all(sn.fd, pc->p.buf, pc->p.len);
+            if (!err && sn.autosync)
+                err = rdb_autosync_wrote(sn.fd, &sn.as, pc->p.len);
             if (err) {
                 log_msg(LL_WARNING, "Write error saving DB on disk: %s", strerror(err));
                 atomic_store(&sn.failed, true);
@@ -435,10 +483,12 @@ static void *writer_main(void *arg)
     }
     bool ok = !atomic_load(&sn.failed);
     if (ok) {
-        struct rdb_piece t = {0};
-        rdb_piece_eof(&t, crc, sn.opts.checksum);
-        err = write_all(sn.fd, t.buf, t.len);
-        free(t.buf);
+        if (sn.fmt->rdb) {
+            struct rdb_piece t = {0};
+            rdb_piece_eof(&t, crc, sn.opts.checksum);
+            err = write_all(sn.fd, t.buf, t.len);
+            free(t.buf);
+        }
         if (!err && fsync(sn.fd) != 0)
             err = errno;
         if (err) {
@@ -469,8 +519,8 @@ static void join_writer(void)
     }
 }
 
-bool snapshot_start(const char *tmp_path, bool aof_base, void (*done)(bool ok, void *arg),
-                    void *arg)
+bool snapshot_start(const char *tmp_path, enum snapshot_kind kind,
+                    void (*done)(bool ok, void *arg), void *arg)
 {
     if (atomic_load(&sn.running)) {
         errno = EBUSY;
@@ -490,16 +540,21 @@ bool snapshot_start(const char *tmp_path, bool aof_base, void (*done)(bool ok, v
                                      .now_ms = sn.t0,
                                      .used_mem = store_used_memory(),
                                      .lru_records = rdb_lru_records_for_policy(),
-                                     .aof_base = aof_base};
+                                     .aof_base = kind != SNAP_RDB};
+    sn.fmt = &formats[kind];
+    sn.timestamps = kind == SNAP_AOF_CMDS && config.aof_timestamp_enabled;
+    sn.autosync = kind == SNAP_RDB ? config.rdb_save_incremental_fsync
+                                   : config.aof_rewrite_incremental_fsync;
+    sn.as = (struct rdb_autosync){0};
     sn.done = done;
     sn.arg = arg;
     atomic_store(&sn.failed, false);
     atomic_store(&sn.peak, atomic_load(&sn.held));
     atomic_store(&sn.keys_done, 0);
 
-    /* The header, with every non-empty db's size at the cut. */
+    /* The header, with every non-empty db's size at the cut (RDB). */
     struct piece *hdr = piece_new();
-    rdb_piece_header(&hdr->p, &sn.opts);
+    sn.fmt->header(&hdr->p, &sn.opts);
     int ndb = server.workers[0].shard->ndb;
     uint64_t total = 0;
     for (int j = 0; j < ndb; j++) {
@@ -510,8 +565,10 @@ bool snapshot_start(const char *tmp_path, bool aof_base, void (*done)(bool ok, v
         }
         if (!keys)
             continue;
-        rdb_piece_selectdb(&hdr->p, j);
-        rdb_piece_resizedb(&hdr->p, keys, expires);
+        if (sn.fmt->rdb) {
+            rdb_piece_selectdb(&hdr->p, j);
+            rdb_piece_resizedb(&hdr->p, keys, expires);
+        }
         total += keys;
     }
     atomic_store(&sn.keys_total, total);

@@ -2,7 +2,8 @@
  *
  *   <dir>/<appenddirname>/                      (default "appendonlydir")
  *       <appendfilename>.manifest               (default "appendonly.aof")
- *       <appendfilename>.<seq>.base.rdb         (RDB preamble; .base.aof without)
+ *       <appendfilename>.<seq>.base.rdb         (RDB preamble; .base.aof without:
+ *                                                commands, as Redis's rewrite writes them)
  *       <appendfilename>.<seq>.incr.aof         (RESP command records)
  *
  * The manifest has one line per file, as Redis writes it:
@@ -111,5 +112,17 @@ enum aof_parse_status aof_parse_commands(const char *buf, size_t len, size_t sta
 
 /* Whether a file's bytes begin with an RDB preamble ("REDIS"). */
 bool aof_has_rdb_preamble(const void *buf, size_t len);
+
+/* ---- a base file in commands (aof-use-rdb-preamble no; aof_rewrite.c) ----
+ * Redis 7.0's rewrite format, appended to a piece (rdb.h) so that the
+ * fork-less snapshot writes it as it writes an RDB: an optional "#TS:"
+ * line, then SELECT <db> and each key's commands. */
+struct rdb_piece;
+struct entry;
+void aof_piece_timestamp(struct rdb_piece *p, long long unix_secs);
+void aof_piece_select(struct rdb_piece *p, int dbid);
+/* SET, or RPUSH/SADD/ZADD/HMSET of at most 64 elements each, then
+ * PEXPIREAT when the key has a TTL. */
+void aof_piece_key(struct rdb_piece *p, const struct entry *e);
 
 #endif

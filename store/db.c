@@ -65,6 +65,7 @@ void shard_tick(struct shard *s, int64_t now_ms)
 {
     s->now_ms = now_ms;
     s->lru_clock = (uint32_t)(now_ms / 1000) & 0xffffff;
+    s->lfu_minutes = (uint32_t)(now_ms / 60000) & 0xffff;
 }
 
 bool entry_is_expired(const struct shard *s, const struct entry *e)

@@ -110,7 +110,7 @@ static bool lfu(void) { return store_evict.policy == EVICT_ALLKEYS_LFU ||
 
 static uint32_t minutes(const struct shard *s)
 {
-    return (uint32_t)(s->now_ms / 60000) & 0xffff;
+    return s->lfu_minutes;
 }
 
 /* The counter after the decay its idle minutes call for. */
@@ -197,6 +197,20 @@ int store_lfu_freq(const struct shard *s, const struct entry *e)
 }
 
 bool store_policy_lfu(void) { return lfu(); }
+
+void store_clock_restore(struct shard *s, struct entry *e, int lfu_freq, long long idle_secs)
+{
+    if (lfu()) {
+        if (lfu_freq >= 0)
+            entry_set_lru(e, (minutes(s) << 8) | ((uint32_t)lfu_freq & 0xff));
+    } else if (idle_secs >= 0 && !sieve()) {
+        /* Redis wraps by LRU_CLOCK_MAX, as idle_seconds reads it back. */
+        long long at = (long long)s->lru_clock - idle_secs;
+        if (at < 0)
+            at += LRU_CLOCK_MAX;
+        entry_set_lru(e, (uint32_t)at & LRU_CLOCK_MAX);
+    }
+}
 
 /* ---- eviction ---- */
 

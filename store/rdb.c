@@ -23,6 +23,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -500,7 +501,50 @@ struct wr {
     int err; /* errno of the first failed write */
     int lru_records;
     const struct shard *shard; /* of the entries being written */
+    struct rdb_autosync *as;   /* incremental sync of fd, NULL none */
 };
+
+_Atomic uint64_t rdb_autosyncs;
+
+int rdb_autosync_wrote(int fd, struct rdb_autosync *a, size_t n)
+{
+    a->written += n;
+    while (a->written - a->synced >= RDB_AUTOSYNC_BYTES) {
+        /* Start the writeout of these 4 MB, then wait for the 4 MB before
+         * them (started one round ago, most likely done by now). */
+        if (sync_file_range(fd, (off_t)a->synced, RDB_AUTOSYNC_BYTES, SYNC_FILE_RANGE_WRITE) != 0)
+            return errno;
+        if (a->synced >= RDB_AUTOSYNC_BYTES &&
+            sync_file_range(fd, (off_t)(a->synced - RDB_AUTOSYNC_BYTES), RDB_AUTOSYNC_BYTES,
+                            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                                SYNC_FILE_RANGE_WAIT_AFTER) != 0)
+            return errno;
+        a->synced += RDB_AUTOSYNC_BYTES;
+        atomic_fetch_add_explicit(&rdb_autosyncs, 1, memory_order_relaxed);
+    }
+    return 0;
+}
+
+/* Write n bytes to the file (the first error is kept, later calls do
+ * nothing). */
+static void w_write(struct wr *w, const unsigned char *p, size_t n)
+{
+    size_t off = 0;
+    while (off < n && !w->err) {
+        ssize_t k = write(w->fd, p + off, n - off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            w->err = k < 0 ? errno : EIO;
+        else
+            off += (size_t)k;
+    }
+    if (!w->err && w->as) {
+        int e = rdb_autosync_wrote(w->fd, w->as, n);
+        if (e)
+            w->err = e;
+    }
+}
 
 static void w_crc(struct wr *w)
 {
@@ -513,16 +557,7 @@ static void w_flush(struct wr *w)
     if (w->fd < 0)
         return;
     w_crc(w);
-    size_t off = 0;
-    while (off < w->len && !w->err) {
-        ssize_t n = write(w->fd, w->buf + off, w->len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            w->err = n < 0 ? errno : EIO;
-        else
-            off += (size_t)n;
-    }
+    w_write(w, w->buf, w->len);
     w->len = w->crc_from = 0;
 }
 
@@ -542,18 +577,8 @@ static void w_put(struct wr *w, const void *p, size_t n)
         }
     }
     if (w->fd >= 0 && n > w->cap) { /* larger than the buffer: write through */
-        const unsigned char *s = p;
-        w->crc = rdb_crc64(w->crc, s, n);
-        size_t off = 0;
-        while (off < n && !w->err) {
-            ssize_t k = write(w->fd, s + off, n - off);
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k <= 0)
-                w->err = k < 0 ? errno : EIO;
-            else
-                off += (size_t)k;
-        }
+        w->crc = rdb_crc64(w->crc, p, n);
+        w_write(w, p, n);
         return;
     }
     memcpy(w->buf + w->len, p, n);
@@ -859,7 +884,7 @@ void rdb_piece_header(struct rdb_piece *p, const struct rdb_save_opts *o)
     w_aux_int(&w, "redis-bits", (long long)sizeof(void *) * 8);
     w_aux_int(&w, "ctime", (long long)(o->now_ms / 1000));
     w_aux_int(&w, "used-mem", (long long)o->used_mem);
-    w_aux_int(&w, "aof-base", 0);
+    w_aux_int(&w, "aof-base", o->aof_base ? 1 : 0);
     piece_back(p, &w);
 }
 
@@ -917,8 +942,9 @@ int rdb_lru_records_for_policy(void)
 
 int rdb_save_fd(int fd, struct shard *const *shards, int nshards, const struct rdb_save_opts *o)
 {
+    struct rdb_autosync as = {0};
     struct wr w = {.fd = fd, .cap = WBUF_CAP, .compress = o->compress,
-                   .lru_records = o->lru_records};
+                   .lru_records = o->lru_records, .as = o->autosync ? &as : NULL};
     w.buf = malloc(w.cap);
     if (!w.buf)
         abort();
@@ -955,6 +981,7 @@ struct ld {
     struct rdb_load_stats *st;
     int dbid;
     int64_t idle; /* from an IDLE record before the key, -1 none */
+    int freq;     /* from a FREQ record before the key, -1 none */
 };
 
 static bool fail(struct ld *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -1874,11 +1901,11 @@ static bool load_key(struct ld *l, int type, int64_t expire)
             ok = fail(l, "Unknown RDB encoding type %d", type);
         }
     }
-    if (ok && l->idle >= 0 && rdb_lru_records_for_policy() == RDB_LRU_IDLE) {
+    if (ok && !expired && (l->idle >= 0 || l->freq >= 0)) {
         struct entry *e = db_lookup(s, &s->db[l->dbid], key.p, key.len,
                                     LOOKUP_NOTOUCH | LOOKUP_NOSTATS, NULL);
         if (e)
-            entry_set_lru(e, (s->lru_clock - (uint32_t)l->idle) & 0xffffff);
+            store_clock_restore(s, e, l->freq, l->idle);
     }
     rstr_free(&key);
     return ok;
@@ -1893,7 +1920,8 @@ int rdb_load_mem(const unsigned char *buf, size_t len, struct shard *const *shar
         st = &dummy;
     memset(st, 0, sizeof(*st));
     struct ld l = {.base = buf, .p = buf, .end = buf + len, .err = err, .errlen = errlen,
-                   .shards = shards, .nshards = nshards, .o = o, .st = st, .idle = -1};
+                   .shards = shards, .nshards = nshards, .o = o, .st = st, .idle = -1,
+                   .freq = -1};
     if (err && errlen)
         err[0] = '\0';
     if (nshards <= 0)
@@ -1943,6 +1971,7 @@ int rdb_load_mem(const unsigned char *buf, size_t len, struct shard *const *shar
         case RDB_OPCODE_FREQ:
             if (!rd_bytes(&l, 1, &b))
                 return -1;
+            l.freq = b[0];
             continue;
         case RDB_OPCODE_IDLE:
             if (!rd_len(&l, &v))
@@ -2001,6 +2030,7 @@ int rdb_load_mem(const unsigned char *buf, size_t len, struct shard *const *shar
                 return -1;
             expire = -1;
             l.idle = -1;
+            l.freq = -1;
             continue;
         }
         break;

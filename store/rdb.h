@@ -51,14 +51,32 @@ struct rdb_save_opts {
     size_t used_mem; /* used-mem aux field */
     /* As Redis: under an LRU policy each key gets an IDLE record (seconds
      * since last access), under an LFU policy a FREQ record (the decayed
-     * counter); 0 neither. The loader restores IDLE under an LRU policy. */
+     * counter); 0 neither. The loader restores them as Redis's
+     * objectSetLRUOrLFU: FREQ under an LFU policy, IDLE under any other
+     * (store_clock_restore). */
     int lru_records; /* 0, RDB_LRU_IDLE or RDB_LRU_FREQ */
     bool aof_base;   /* the base of an AOF: aux field aof-base 1 */
+    bool autosync;   /* rdb_save_fd: incremental sync (rdb-save-incremental-fsync) */
 };
 #define RDB_LRU_IDLE 1
 #define RDB_LRU_FREQ 2
 /* What the current maxmemory-policy calls for (store_evict). */
 int rdb_lru_records_for_policy(void);
+
+/* Incremental sync of a file being written, as Redis's rioSetAutoSync
+ * (REDIS_AUTOSYNC_BYTES, rdb-save-incremental-fsync and
+ * aof-rewrite-incremental-fsync): every 4 MB written, the writeout of those
+ * 4 MB is started and the writer waits for the 4 MB before them
+ * (sync_file_range, as Redis on Linux), so the dirty page cache of the file
+ * stays under 8 MB and the final fsync is short. Start from {0}. */
+#define RDB_AUTOSYNC_BYTES (4u << 20)
+struct rdb_autosync {
+    uint64_t written, synced; /* bytes written to the file, bytes handed to writeout */
+};
+/* n more bytes were written to fd: 0, or the errno of a failed sync. */
+int rdb_autosync_wrote(int fd, struct rdb_autosync *a, size_t n);
+/* Writeouts started by every file since start (INFO, sluice's own). */
+extern _Atomic uint64_t rdb_autosyncs;
 
 /* Write a whole RDB file to fd (buffered writes; no fsync). 0, or -1 with
  * errno set. */

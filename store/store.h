@@ -109,6 +109,9 @@ struct shard {
     struct db *db;
     int64_t now_ms;     /* cached clock, refreshed by the owner each loop turn */
     uint32_t lru_clock; /* seconds-resolution LRU clock (24 bits) */
+    /* Minutes of the LFU decay (16 bits). lru_clock and this follow the wall
+     * clock even while now_ms is held (the AOF loader holds it at 0). */
+    uint32_t lfu_minutes;
     uint64_t dirty;     /* changes since the last save */
     struct shard_stats stats;
     struct evict_pool *evict_pool; /* eviction candidates (evict.c) */
@@ -202,6 +205,7 @@ void dict_foreach(struct dict *d, int (*fn)(void *arg, struct entry *e), void *a
 
 static inline int entry_type(const struct entry *e) { return e->meta >> 28; }
 static inline int entry_enc(const struct entry *e) { return (e->meta >> 24) & 0xf; }
+#define LRU_CLOCK_MAX ((1u << 24) - 1) /* Redis's: the 24-bit access clock wraps */
 static inline uint32_t entry_lru(const struct entry *e) { return e->meta & 0xffffff; }
 static inline void entry_set_lru(struct entry *e, uint32_t v)
 {
@@ -386,6 +390,11 @@ void store_clock_new(struct shard *s, struct entry *e, const struct entry *old);
 bool store_policy_lfu(void);
 bool store_policy_sieve(void);
 int store_lfu_freq(const struct shard *s, const struct entry *e); /* OBJECT FREQ */
+/* A key loaded from an RDB with a FREQ (lfu_freq 0..255) or IDLE (idle
+ * seconds) record, -1 for none: as Redis's objectSetLRUOrLFU, the counter
+ * (as of now) under an LFU policy, else the access time idle seconds ago
+ * (not under allkeys-sieve, whose bits are not a clock). */
+void store_clock_restore(struct shard *s, struct entry *e, int lfu_freq, long long idle_secs);
 /* Evict keys of this shard by the policy until about `bytes` were freed,
  * nothing is left to evict, or budget_us passed; returns bytes freed. */
 size_t shard_evict(struct shard *s, size_t bytes, uint64_t budget_us);

@@ -59,7 +59,6 @@
 #define SHARED_INTEGERS 10000
 #define SHARED_REFCOUNT INT_MAX
 
-#define LRU_CLOCK_MAX ((1u << 24) - 1)
 #define RANDOMKEY_TRIES 100
 
 

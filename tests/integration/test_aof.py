@@ -7,6 +7,9 @@
   more than one write, nothing for reads or no-op writes), after start, after
   BGREWRITEAOF and after CONFIG SET appendonly no / yes.
 * redis-check-aof accepts our directory (RDB preamble base, timestamps).
+* aof-use-rdb-preamble no: the base is a command file (.base.aof) named and
+  listed as redis-server names it; each server loads the other's base to the
+  same DEBUG DIGEST, keys and encodings; at most 64 elements a command.
 * Durability: after writes (appendfsync always), kill -9 and a restart with
   appendonly yes give the same DEBUG DIGEST and the same keys; redis-server
   7.0 started on a copy of our directory loads the same data. BGREWRITEAOF
@@ -18,6 +21,8 @@
   -MISCONF text and aof_last_write_status:err; when space returns the
   pending data is written and writes are accepted again.
 * Automatic rewrite (auto-aof-rewrite-percentage/min-size), INFO fields.
+* aof-rewrite-incremental-fsync: a 13 MB base (either format) is written
+  out every 4 MB when it is on, not when off.
 
 Expiry in these tests uses absolute times (PEXPIREAT, SET PXAT): relative
 forms are logged as Redis rewrites them only with the propagation calls in
@@ -302,6 +307,98 @@ def test_redis_server_loads_our_directory(start_server, tmpdir_):
         o.stop()
 
 
+def all_encodings(c, dbs=16):
+    """{(db, key): OBJECT ENCODING} of every key."""
+    return {k: v[3] for k, v in dump(c, dbs).items()}
+
+
+def test_base_in_commands_as_redis_writes_it(start_server, oracle, tmpdir_):
+    """aof-use-rdb-preamble no: the base is a command file, named, listed
+    and loaded as redis-server's."""
+    ours, theirs = os.path.join(tmpdir_, "s"), os.path.join(tmpdir_, "r")
+    os.mkdir(ours)
+    os.mkdir(theirs)
+    s = sluiced(start_server, ours, "--aof-use-rdb-preamble", "no")
+    o = oracle(theirs, "--aof-use-rdb-preamble", "no")
+    sc = s.client(single_connection_client=True)
+    rc = redis.Redis(port=o.port, single_connection_client=True)
+
+    # at start: an (empty) command base
+    assert aof_files(ours) == aof_files(theirs) == [
+        "appendonly.aof.1.base.aof", "appendonly.aof.1.incr.aof", "appendonly.aof.manifest"]
+    assert manifest(ours) == manifest(theirs)
+    assert read(ours, "appendonly.aof.1.base.aof") == read(theirs, "appendonly.aof.1.base.aof")
+
+    for c in (sc, rc):
+        populate_det(c)
+        n = info(c)["aof_rewrites"]
+        assert c.bgrewriteaof()
+        wait_rewritten(c, n)
+    want_digest, want = digest(rc), dump(rc)
+    assert digest(sc) == want_digest and dump(sc) == want
+    assert aof_files(ours) == aof_files(theirs) == [
+        "appendonly.aof.2.base.aof", "appendonly.aof.2.incr.aof", "appendonly.aof.manifest"]
+    assert manifest(ours) == manifest(theirs) == (
+        "file appendonly.aof.2.base.aof seq 2 type b\n"
+        "file appendonly.aof.2.incr.aof seq 2 type i\n")
+    base = read(ours, "appendonly.aof.2.base.aof")
+    head = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n"
+    assert base.startswith(head) and read(theirs, "appendonly.aof.2.base.aof").startswith(head)
+    assert b"REDIS" not in base[:16] and b"HMSET" in base and b"PEXPIREAT" in base
+    # at most 64 elements a command: 3000 list elements take 47 RPUSHes
+    assert base.count(b"$5\r\nRPUSH\r\n$7\r\nbiglist\r\n") == 47
+    assert read(ours, "appendonly.aof.2.incr.aof") == b""
+    code, out = check_aof(ours)
+    assert code == 0 and "All AOF files and manifest are valid" in out, out
+    assert "BASE AOF appendonly.aof.2.base.aof is valid" in out, out
+
+    # each base loaded by the other server gives the same data
+    kill9(s)
+    theirs_copy, ours_copy = os.path.join(tmpdir_, "rc"), os.path.join(tmpdir_, "sc")
+    shutil.copytree(ours, ours_copy)
+    shutil.copytree(theirs, theirs_copy)
+    o2 = oracle(ours_copy)
+    oc = redis.Redis(port=o2.port, single_connection_client=True)
+    assert digest(oc) == want_digest
+    assert dump(oc) == want
+    s2 = sluiced(start_server, theirs_copy)
+    assert digest(s2.client()) == want_digest
+    # and our own restart round trip: same data, same encodings as redis
+    s3 = sluiced(start_server, ours)
+    c3 = s3.client(single_connection_client=True)
+    assert digest(c3) == want_digest
+    assert dump(c3) == want
+    assert all_encodings(c3) == all_encodings(oc)
+    assert set(all_encodings(c3).values()) >= {
+        b"embstr", b"raw", b"int", b"quicklist", b"listpack", b"intset", b"hashtable",
+        b"skiplist"}
+
+
+def test_base_in_commands_with_timestamps(start_server, tmpdir_):
+    s = sluiced(start_server, tmpdir_, "--aof-use-rdb-preamble", "no",
+                "--aof-timestamp-enabled", "yes")
+    c = s.client()
+    c.set("k", "v")
+    n = info(c)["aof_rewrites"]
+    t0 = int(time.time())
+    c.bgrewriteaof()
+    wait_rewritten(c, n)
+    base = read(tmpdir_, "appendonly.aof.2.base.aof")
+    assert base.startswith(b"#TS:")
+    ts, rest = base[4:].split(b"\r\n", 1)
+    assert t0 - 1 <= int(ts) <= time.time() + 1
+    assert rest.startswith(b"*2\r\n$6\r\nSELECT\r\n")
+    code, out = check_aof(tmpdir_)
+    assert code == 0, out
+    # switching the option back: the next rewrite writes an RDB base
+    c.config_set("aof-use-rdb-preamble", "yes")
+    c.bgrewriteaof()
+    wait_rewritten(c, n + 1)
+    assert aof_files(tmpdir_) == [
+        "appendonly.aof.3.base.rdb", "appendonly.aof.3.incr.aof", "appendonly.aof.manifest"]
+    assert read(tmpdir_, "appendonly.aof.3.base.rdb")[:5] == b"REDIS"
+
+
 def test_shutdown_and_sigterm_write_what_is_pending(start_server, tmpdir_):
     for how in ("shutdown", "sigterm"):
         d = os.path.join(tmpdir_, how)
@@ -327,8 +424,10 @@ def test_shutdown_and_sigterm_write_what_is_pending(start_server, tmpdir_):
         kill9(s2)
 
 
-def test_rewrite_under_concurrent_writers_loses_nothing(start_server, tmpdir_):
-    s = sluiced(start_server, tmpdir_, "--appendfsync", "always")
+@pytest.mark.parametrize("preamble", ["yes", "no"])
+def test_rewrite_under_concurrent_writers_loses_nothing(start_server, tmpdir_, preamble):
+    s = sluiced(start_server, tmpdir_, "--appendfsync", "always",
+                "--aof-use-rdb-preamble", preamble)
     stop = threading.Event()
     acked = {}
     errors = []
@@ -528,3 +627,30 @@ def test_info_fields_are_redis_fields(start_server, oracle, tmpdir_):
         c.config_set("appendonly", "no")
     assert fields(s.client()) == fields(o.client())
     assert info(s.client())["aof_enabled"] == 0
+
+
+def test_aof_rewrite_incremental_fsync_writes_the_base_out_every_4mb(start_server, tmpdir_):
+    s = sluiced(start_server, tmpdir_)
+    c = s.client()
+    assert c.config_get("aof-rewrite-incremental-fsync") == {
+        "aof-rewrite-incremental-fsync": "yes"}
+    p = c.pipeline(transaction=False)
+    for i in range(13 * 8):
+        p.set("blob:%d" % i, os.urandom(128 * 1024))
+    p.execute()
+    want = digest(c)
+    n = info(c)["aof_rewrites"]
+    for preamble in ("yes", "no"):
+        for on, grow in (("yes", 3), ("no", 0)):
+            c.config_set("aof-use-rdb-preamble", preamble)
+            c.config_set("aof-rewrite-incremental-fsync", on)
+            before = info(c)["rdb_incremental_syncs"]
+            c.bgrewriteaof()
+            wait_rewritten(c, n)
+            n += 1
+            # the command base is larger (bulk headers): 3 or 4 writeouts
+            got = info(c)["rdb_incremental_syncs"] - before
+            assert got == grow or (grow and preamble == "no" and got == grow + 1), (preamble, on, got)
+    kill9(s)
+    s2 = sluiced(start_server, tmpdir_)
+    assert digest(s2.client()) == want

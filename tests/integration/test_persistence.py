@@ -13,6 +13,9 @@
   CONFIG SET dir moves the file.
 * A garbage, truncated or damaged file makes sluiced refuse to start with a
   clear message, never crash (random byte flips of a valid file).
+* LFU counters (FREQ records, under an LFU policy) and idle times (IDLE
+  records, under any other policy) of a redis-server dump read back through
+  OBJECT FREQ / IDLETIME as redis-server reports them after loading it.
 
 sluiced runs with 4 workers (4 shards) so that loading routes keys to the
 shard that owns them and saving gathers every shard.
@@ -730,6 +733,101 @@ def test_idle_and_freq_records_under_lru_lfu(start_server, oracle, tmpdir_, poli
         s.kill()
         s2 = sluiced(start_server, a, "--maxmemory-policy", policy)
         assert s2.client().object("idletime", "str") >= 2
+
+
+def away_from_a_minute_boundary():
+    """LFU counters decay by whole minutes of the wall clock: start a
+    comparison early in a minute so that it ends in the same one."""
+    while time.time() % 60 > 40:
+        time.sleep(0.5)
+
+
+LFU_HITS = {"s0": 0, "s1": 3, "s2": 40, "s3": 120, "s4": 400, "l": 10, "h": 60, "z": 7, "t": 20}
+READ = {"s": "GET", "l": "LLEN", "h": "HLEN", "z": "ZCARD", "t": "SCARD"}
+
+
+def test_lfu_counters_from_a_redis_dump_are_restored(start_server, oracle, tmpdir_):
+    """Under an LFU policy redis-server writes each key's counter (FREQ) and
+    restores it at load; so does sluiced: OBJECT FREQ reads the same after
+    both loaded the same dump (in the same minute: no decay between)."""
+    a, b, d = (os.path.join(tmpdir_, x) for x in "abd")
+    for x in (a, b, d):
+        os.makedirs(x)
+    away_from_a_minute_boundary()
+    # lfu-log-factor 0: every hit counts, from 5 (LFU_INIT_VAL) up to 255
+    r = oracle(a, "--maxmemory-policy", "allkeys-lfu", "--lfu-log-factor", "0")
+    rc = r.client()
+    p = rc.pipeline(transaction=False)
+    for k in LFU_HITS:
+        if k[0] == "s":
+            p.set(k, "v")
+        elif k == "l":
+            p.rpush(k, "a", "b")
+        elif k == "h":
+            p.hset(k, "f", "v")
+        elif k == "z":
+            p.zadd(k, {"m": 1})
+        else:
+            p.sadd(k, "m")
+    for k, n in LFU_HITS.items():
+        for _ in range(n):
+            p.execute_command(READ[k[0]], k)
+    p.execute()
+    saved = {k: rc.object("freq", k) for k in LFU_HITS}
+    assert saved["s0"] == 5 and saved["s1"] == 8 and saved["s4"] == 255, saved
+    assert rc.save()
+    for x in (b, d):
+        shutil.copy(os.path.join(a, "dump.rdb"), x)
+    r2 = oracle(b, "--maxmemory-policy", "allkeys-lfu")
+    s = sluiced(start_server, d, "--maxmemory-policy", "allkeys-lfu")
+    theirs = {k: r2.client().object("freq", k) for k in LFU_HITS}
+    ours = {k: s.client().object("freq", k) for k in LFU_HITS}
+    assert ours == theirs == saved
+    # DEBUG RELOAD goes through our own FREQ records
+    c = s.client()
+    assert c.execute_command("DEBUG", "RELOAD")
+    assert {k: c.object("freq", k) for k in LFU_HITS} == saved
+
+
+def test_idle_times_from_a_redis_dump_are_restored(start_server, oracle, tmpdir_):
+    """redis-server writes IDLE records under an LRU policy and restores
+    them under any policy but LFU; so does sluiced. Keys of a file without
+    them are fresh (idle 0) after the load."""
+    a = os.path.join(tmpdir_, "a")
+    os.makedirs(a)
+    r = oracle(a, "--maxmemory-policy", "allkeys-lru")
+    rc = r.client()
+    rc.set("fresh", "v")
+    rc.rpush("tmp", "x", "y")
+    payload = rc.dump("tmp")
+    rc.restore("old", 0, payload, idletime=1000)
+    rc.restore("older", 0, payload, idletime=86400 * 30)
+    rc.delete("tmp")
+    assert rc.save()
+    for policy in ("allkeys-lru", "noeviction"):
+        b, d = os.path.join(tmpdir_, "b" + policy), os.path.join(tmpdir_, "d" + policy)
+        os.makedirs(b)
+        os.makedirs(d)
+        shutil.copy(os.path.join(a, "dump.rdb"), b)
+        shutil.copy(os.path.join(a, "dump.rdb"), d)
+        r2 = oracle(b, "--maxmemory-policy", policy)
+        s = sluiced(start_server, d, "--maxmemory-policy", policy)
+        for k, want in (("fresh", 0), ("old", 1000), ("older", 86400 * 30)):
+            theirs = r2.client().object("idletime", k)
+            ours = s.client().object("idletime", k)
+            assert want <= theirs <= want + 3, (policy, k, theirs)
+            assert abs(ours - theirs) <= 1, (policy, k, ours, theirs)
+    # a dump without IDLE records: keys are fresh after the load
+    e = os.path.join(tmpdir_, "e")
+    os.makedirs(e)
+    r3 = oracle(e)
+    r3.client().set("k", "v")
+    assert r3.client().save()
+    f = os.path.join(tmpdir_, "f")
+    os.makedirs(f)
+    shutil.copy(os.path.join(e, "dump.rdb"), f)
+    s = sluiced(start_server, f)
+    assert s.client().object("idletime", "k") <= 2
 
 
 def test_dir_and_dbfilename_are_protected_configs_as_in_redis(start_server, tmpdir_):

@@ -13,6 +13,8 @@ it was at the cut, however the keys change while it is written.
   the next one is still complete (every entry was marked on the way).
 * Serving goes on during BGSAVE: the longest PING/GET round trip during a
   BGSAVE of 500k keys stays under half of a SAVE of the same data.
+* rdb-save-incremental-fsync: BGSAVE and SAVE of 13 MB start a writeout
+  every 4 MB when it is on, none when off; the files load either way.
 """
 import os
 import random
@@ -411,3 +413,41 @@ def test_serving_goes_on_during_bgsave(start_server, tmpdir_):
     assert n >= 20, "the background save ended before it could be probed"
     assert worst < 0.5 * save_s, "worst round trip %.1f ms, SAVE took %.1f ms" % (
         worst * 1000, save_s * 1000)
+
+
+def fill_mb(c, mb):
+    """About mb MB of incompressible strings (LZF cannot shrink them)."""
+    rnd = random.Random(7)
+    p = c.pipeline(transaction=False)
+    for i in range(mb * 8):
+        p.set("blob:%d" % i, rnd.randbytes(128 * 1024))
+    p.execute()
+
+
+def syncs(c):
+    return info_persistence(c)["rdb_incremental_syncs"]
+
+
+def test_rdb_save_incremental_fsync_writes_out_every_4mb(start_server, tmpdir_):
+    """rdb-save-incremental-fsync yes (the default): a background save or a
+    SAVE of 13 MB starts three 4 MB writeouts (rdb_incremental_syncs,
+    sluice's own field); no: none; the files load either way."""
+    s = start_server("--dir", tmpdir_, "--save", "", *DEBUG)
+    c = s.client()
+    assert c.config_get("rdb-save-incremental-fsync") == {"rdb-save-incremental-fsync": "yes"}
+    fill_mb(c, 13)
+    want = digest(c)
+    for how in ("bgsave", "save"):
+        for on, grow in (("yes", 3), ("no", 0)):
+            assert c.config_set("rdb-save-incremental-fsync", on)
+            assert c.config_get("rdb-save-incremental-fsync")["rdb-save-incremental-fsync"] == on
+            before = syncs(c)
+            if how == "bgsave":
+                c.bgsave()
+                wait_bgsave_done(c)
+                assert info_persistence(c)["rdb_last_bgsave_status"] == "ok"
+            else:
+                assert c.save()
+            assert syncs(c) - before == grow, (how, on)
+            c.execute_command("DEBUG", "RELOAD", "NOSAVE")
+            assert digest(c) == want

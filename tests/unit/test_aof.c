@@ -3,7 +3,9 @@
  * malformed manifest Redis refuses is refused with Redis's message; the
  * command-stream parser ends cleanly, truncated or on a bad format at the
  * exact offsets Redis's loader would, skips annotations and applies a
- * transaction only at its EXEC (reverting one without EXEC). */
+ * transaction only at its EXEC (reverting one without EXEC). The base in
+ * commands (aof_rewrite.c) has Redis 7.0's bytes: SELECT, SET, PEXPIREAT
+ * after the key, at most 64 elements a command, scores as %.17g. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,8 @@
 #include <unistd.h>
 
 #include "aof.h"
+#include "harness.h"
+#include "rdb.h"
 #include "resp.h"
 
 TestSuite(aof_manifest);
@@ -471,4 +475,124 @@ Test(aof_parse, a_huge_declared_count_or_length_is_truncation_not_an_allocation)
     cr_assert_eq(walk(s, strlen(s), &r, &res), AOF_PARSE_TRUNCATED);
     s = "*1\r\n$99999999999999999999\r\nx\r\n";
     cr_assert_eq(walk(s, strlen(s), &r, &res), AOF_PARSE_TRUNCATED);
+}
+
+/* ---- the base in commands ---- */
+
+TestSuite(aof_base, .init = harness_setup, .fini = harness_teardown);
+
+static struct entry *key(const char *k)
+{
+    struct entry **e = dict_find_ref(&s->db[0].keys, k, strlen(k));
+    cr_assert(e, "no key %s", k);
+    return *e;
+}
+
+static void assert_piece(const struct rdb_piece *p, const char *want)
+{
+    cr_assert_eq(p->len, strlen(want), "got %.*s", (int)p->len, p->buf);
+    cr_assert(memcmp(p->buf, want, p->len) == 0, "got %.*s", (int)p->len, p->buf);
+}
+
+Test(aof_base, select_string_and_its_expiry_as_redis_writes_them)
+{
+    struct rdb_piece p = {0};
+    RUN(cmd_set, "SET", "k", "hello");
+    RUN(cmd_pexpireat, "PEXPIREAT", "k", "1900000000000");
+    RUN(cmd_set, "SET", "n", "-42");
+    aof_piece_timestamp(&p, 1700000000);
+    aof_piece_select(&p, 12);
+    aof_piece_key(&p, key("k"));
+    aof_piece_key(&p, key("n"));
+    assert_piece(&p, "#TS:1700000000\r\n"
+                     "*2\r\n$6\r\nSELECT\r\n$2\r\n12\r\n"
+                     "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n"
+                     "*3\r\n$9\r\nPEXPIREAT\r\n$1\r\nk\r\n$13\r\n1900000000000\r\n"
+                     "*3\r\n$3\r\nSET\r\n$1\r\nn\r\n$3\r\n-42\r\n");
+    free(p.buf);
+}
+
+Test(aof_base, sorted_set_scores_are_written_as_17g_score_first)
+{
+    struct rdb_piece p = {0};
+    RUN(cmd_zadd, "ZADD", "z", "0.1", "a", "-inf", "b", "3", "c");
+    aof_piece_key(&p, key("z"));
+    assert_piece(&p, "*8\r\n$4\r\nZADD\r\n$1\r\nz\r\n$4\r\n-inf\r\n$1\r\nb\r\n"
+                     "$19\r\n0.10000000000000001\r\n$1\r\na\r\n$1\r\n3\r\n$1\r\nc\r\n");
+    free(p.buf);
+}
+
+struct counts {
+    int n;
+    int argc[16];
+    char name[16][16];
+};
+
+static int count_apply(void *arg, int argc, const struct resp_arg *argv)
+{
+    struct counts *c = arg;
+    if (c->n < 16) {
+        c->argc[c->n] = argc;
+        snprintf(c->name[c->n], sizeof(c->name[0]), "%.*s", (int)argv[0].len, argv[0].ptr);
+    }
+    c->n++;
+    return 0;
+}
+
+/* The commands of one key: their names and argument counts. */
+static struct counts commands_of(const char *k)
+{
+    struct rdb_piece p = {0};
+    struct counts c = {0};
+    aof_piece_key(&p, key(k));
+    struct aof_parse_ops ops = {.apply = count_apply, .arg = &c};
+    struct aof_parse_result res;
+    cr_assert_eq(aof_parse_commands((const char *)p.buf, p.len, 0, &ops, &res), AOF_PARSE_OK);
+    free(p.buf);
+    return c;
+}
+
+Test(aof_base, collections_go_64_elements_a_command)
+{
+    struct resp_arg argv[140];
+    char names[140][16];
+    /* a list of 130: RPUSH of 64, 64, 2 */
+    argv[0] = (struct resp_arg){"RPUSH", 5};
+    argv[1] = (struct resp_arg){"l", 1};
+    for (int i = 0; i < 130; i++) {
+        int n = snprintf(names[i], sizeof(names[i]), "%d", i * 7);
+        argv[2 + i] = (struct resp_arg){names[i], (size_t)n};
+    }
+    runv(s, cmd_rpush, 132, argv);
+    struct counts c = commands_of("l");
+    cr_assert_eq(c.n, 3);
+    cr_assert_str_eq(c.name[0], "RPUSH");
+    cr_assert_eq(c.argc[0], 66);
+    cr_assert_eq(c.argc[1], 66);
+    cr_assert_eq(c.argc[2], 4);
+    /* a hash of 65 pairs: HMSET of 64 pairs, then 1, then PEXPIREAT */
+    argv[0] = (struct resp_arg){"HSET", 4};
+    argv[1] = (struct resp_arg){"h", 1};
+    for (int i = 0; i < 65; i++) {
+        argv[2 + 2 * i] = (struct resp_arg){names[i], strlen(names[i])};
+        argv[3 + 2 * i] = (struct resp_arg){"v", 1};
+    }
+    runv(s, cmd_hset, 132, argv);
+    RUN(cmd_pexpireat, "PEXPIREAT", "h", "1900000000000");
+    c = commands_of("h");
+    cr_assert_eq(c.n, 3);
+    cr_assert_str_eq(c.name[0], "HMSET");
+    cr_assert_eq(c.argc[0], 130);
+    cr_assert_eq(c.argc[1], 4);
+    cr_assert_str_eq(c.name[2], "PEXPIREAT");
+    /* a set of exactly 64: one SADD */
+    argv[0] = (struct resp_arg){"SADD", 4};
+    argv[1] = (struct resp_arg){"st", 2};
+    for (int i = 0; i < 64; i++)
+        argv[2 + i] = (struct resp_arg){names[i], strlen(names[i])};
+    runv(s, cmd_sadd, 66, argv);
+    c = commands_of("st");
+    cr_assert_eq(c.n, 1);
+    cr_assert_str_eq(c.name[0], "SADD");
+    cr_assert_eq(c.argc[0], 66);
 }

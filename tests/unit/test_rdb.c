@@ -579,3 +579,40 @@ Test(rdb, a_file_of_pieces_with_repeated_selectdb_loads_the_same_dataset)
     shard_free(t);
     free(p.buf);
 }
+
+/* As Redis's objectSetLRUOrLFU: a FREQ record sets the counter under an
+ * LFU policy (as of the loader's clock: no decay at once), an IDLE record
+ * the access time under any other policy; the other record is ignored. */
+Test(rdb, freq_and_idle_records_restore_the_access_clock)
+{
+    int policy = store_evict.policy;
+    RUN(cmd_set, "SET", "k", "v");
+    struct entry *e = db_lookup(s, &s->db[0], "k", 1, LOOKUP_NOTOUCH, NULL);
+    for (int lfu = 0; lfu < 2; lfu++) {
+        store_evict.policy = lfu ? EVICT_ALLKEYS_LFU : EVICT_ALLKEYS_LRU;
+        /* counter 77 last decremented now; or last used 500 s ago */
+        entry_set_lru(e, lfu ? (s->lfu_minutes << 8) | 77 : s->lru_clock - 500);
+        struct rdb_save_opts o = {.now_ms = T0, .lru_records = rdb_lru_records_for_policy()};
+        size_t len;
+        unsigned char *buf = rdb_save_mem(&s, 1, &o, &len);
+        for (int load_lfu = 0; load_lfu < 2; load_lfu++) {
+            store_evict.policy = load_lfu ? EVICT_ALLKEYS_LFU : EVICT_NOEVICTION;
+            struct shard *t = shard_new(1, 16);
+            shard_tick(t, T0 + 3600 * 1000); /* an hour later */
+            char err[256];
+            cr_assert_eq(load(t, buf, len, err), 0, "load failed: %s", err);
+            struct entry *f = db_lookup(t, &t->db[0], "k", 1, LOOKUP_NOTOUCH, NULL);
+            if (lfu && load_lfu)
+                cr_assert_eq(store_lfu_freq(t, f), 77);
+            else if (!lfu && !load_lfu)
+                cr_assert_eq(t->lru_clock - entry_lru(f), 500);
+            else if (load_lfu) /* no FREQ record: a new key's counter */
+                cr_assert_eq(store_lfu_freq(t, f), 5);
+            else /* no IDLE record: used at the load */
+                cr_assert_eq(entry_lru(f), t->lru_clock);
+            shard_free(t);
+        }
+        free(buf);
+    }
+    store_evict.policy = policy;
+}
