@@ -506,6 +506,7 @@ static void *writer_main(void *arg)
     atomic_store(&sn.last_peak, atomic_load(&sn.peak));
     sn.done(ok, sn.arg);
     atomic_store(&sn.running, false);
+    store_mem_unregister_thread();
     return NULL;
 }
 

@@ -734,5 +734,6 @@ void *worker_main(void *arg)
     io_uring_queue_exit(&w->ring);
     munmap(w->br, BUF_COUNT * sizeof(struct io_uring_buf));
     free(w->bufs);
+    store_mem_unregister_thread();
     return NULL; /* the doorbell is closed by main once every worker joined */
 }

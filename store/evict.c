@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store.h"
 
@@ -63,10 +64,22 @@ struct store_evict store_evict = {
 #ifndef SANITIZED
 #define MAX_MEM_THREADS 80
 
+/* A thread that exits (a snapshot's writer, the workers at shutdown) first
+ * folds its net bytes into mem_carry and points its slot at zero counters,
+ * so that nobody reads its counters once its memory is gone. mem_gen makes
+ * that switch look atomic to readers (odd while it happens: they retry);
+ * the exiting thread then lingers a grace period, longer than any reader
+ * holds a pointer it loaded, before its counters can be unmapped. */
 static struct {
-    const _Atomic uint64_t *alloc, *dealloc;
+    const _Atomic uint64_t *_Atomic alloc, *_Atomic dealloc;
 } mem_threads[MAX_MEM_THREADS];
 static _Atomic int n_mem_threads;
+static _Atomic int64_t mem_carry;
+static _Atomic uint64_t mem_gen;
+static pthread_mutex_t mem_lock = PTHREAD_MUTEX_INITIALIZER;
+static const _Atomic uint64_t zero_counter;
+static _Thread_local int mem_slot = -1;
+#define MEM_GRACE_US 2000
 #endif
 
 void store_mem_register_thread(void)
@@ -77,13 +90,43 @@ void store_mem_register_thread(void)
     if (mallctl("thread.allocatedp", &a, &len, NULL, 0) ||
         mallctl("thread.deallocatedp", &d, &len, NULL, 0))
         return;
-    int i = atomic_fetch_add(&n_mem_threads, 1);
-    if (i >= MAX_MEM_THREADS)
-        return;
     /* The counters are written by their thread only; others read a value
-     * that may be a moment old, which is all an estimate needs. */
-    mem_threads[i].alloc = (const _Atomic uint64_t *)a;
-    mem_threads[i].dealloc = (const _Atomic uint64_t *)d;
+     * that may be a moment old, which is all an estimate needs. A slot
+     * given up by a thread that exited is used again. */
+    pthread_mutex_lock(&mem_lock);
+    int n = atomic_load(&n_mem_threads), i = 0;
+    while (i < n && atomic_load(&mem_threads[i].alloc) != &zero_counter)
+        i++;
+    if (i < MAX_MEM_THREADS) {
+        atomic_fetch_add(&mem_gen, 1);
+        atomic_store(&mem_threads[i].alloc, (const _Atomic uint64_t *)a);
+        atomic_store(&mem_threads[i].dealloc, (const _Atomic uint64_t *)d);
+        atomic_fetch_add(&mem_gen, 1);
+        if (i == n)
+            atomic_store(&n_mem_threads, n + 1);
+        mem_slot = i;
+    }
+    pthread_mutex_unlock(&mem_lock);
+#endif
+}
+
+void store_mem_unregister_thread(void)
+{
+#ifndef SANITIZED
+    if (mem_slot < 0)
+        return;
+    pthread_mutex_lock(&mem_lock);
+    int i = mem_slot;
+    const _Atomic uint64_t *a = atomic_load(&mem_threads[i].alloc);
+    const _Atomic uint64_t *d = atomic_load(&mem_threads[i].dealloc);
+    atomic_fetch_add(&mem_gen, 1);
+    atomic_fetch_add(&mem_carry, (int64_t)(atomic_load(a) - atomic_load(d)));
+    atomic_store(&mem_threads[i].alloc, &zero_counter);
+    atomic_store(&mem_threads[i].dealloc, &zero_counter);
+    atomic_fetch_add(&mem_gen, 1);
+    mem_slot = -1;
+    pthread_mutex_unlock(&mem_lock);
+    usleep(MEM_GRACE_US);
 #endif
 }
 
@@ -92,11 +135,21 @@ size_t store_used_memory(void)
 #ifdef SANITIZED
     return __sanitizer_get_current_allocated_bytes();
 #else
-    int n = atomic_load(&n_mem_threads);
-    int64_t sum = 0;
-    for (int i = 0; i < n && i < MAX_MEM_THREADS; i++)
-        sum += (int64_t)(atomic_load_explicit(mem_threads[i].alloc, memory_order_relaxed) -
-                         atomic_load_explicit(mem_threads[i].dealloc, memory_order_relaxed));
+    int64_t sum;
+    uint64_t gen;
+    do {
+        while ((gen = atomic_load(&mem_gen)) & 1)
+            ;
+        int n = atomic_load(&n_mem_threads);
+        sum = atomic_load(&mem_carry);
+        for (int i = 0; i < n && i < MAX_MEM_THREADS; i++)
+            sum += (int64_t)(atomic_load_explicit(atomic_load_explicit(&mem_threads[i].alloc,
+                                                                       memory_order_acquire),
+                                                  memory_order_relaxed) -
+                             atomic_load_explicit(atomic_load_explicit(&mem_threads[i].dealloc,
+                                                                       memory_order_acquire),
+                                                  memory_order_relaxed));
+    } while (atomic_load(&mem_gen) != gen);
     return sum > 0 ? (size_t)sum : 0;
 #endif
 }

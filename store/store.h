@@ -379,8 +379,11 @@ struct store_evict {
 };
 extern struct store_evict store_evict;
 
-/* Every thread that allocates or frees store memory calls this once. */
+/* Every thread that allocates or frees store memory calls this once, and
+ * store_mem_unregister_thread before it exits (its net bytes stay counted;
+ * the call lingers a couple of milliseconds, see evict.c). */
 void store_mem_register_thread(void);
+void store_mem_unregister_thread(void);
 /* Bytes the process holds through malloc, cheap enough for every write. */
 size_t store_used_memory(void);
 /* The access clock of an entry: on a read or write of it, and on a new
