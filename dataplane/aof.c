@@ -202,6 +202,8 @@ struct aof_tls {
     struct chunk *spare;                 /* consumed chunks back for reuse */
     int nspare;
     int depth, ops;
+    int64_t wake_after_ms; /* lazy wake-ups under everysec and no */
+    bool unwoken;          /* chunks pushed since the thread was last woken */
 } __attribute__((aligned(64)));
 
 static struct aof_tls tls[MAX_WORKERS];
@@ -1057,10 +1059,19 @@ static bool push_chunks(struct aof_tls *t, int id)
 void aof_worker_flush(struct worker *w)
 {
     struct aof_tls *t = &tls[w->id];
-    if (!t->full_head && (!t->cur || !t->cur->len))
+    if (t->full_head || (t->cur && t->cur->len))
+        t->unwoken |= push_chunks(t, w->id);
+    if (!t->unwoken)
         return;
-    if (!push_chunks(t, w->id))
+    /* Under everysec and no no reply waits for the file: while records keep
+     * coming (busy turns, the next one microseconds away) the thread is
+     * woken at most once a millisecond, not every turn (a context switch
+     * each, on a CPU the worker may share); an idle turn wakes it at once. */
+    if (w->busy && atomic_load_explicit(&pol_fsync, memory_order_relaxed) != AOF_FSYNC_ALWAYS &&
+        w->shard->now_ms < t->wake_after_ms)
         return;
+    t->wake_after_ms = w->shard->now_ms + 1;
+    t->unwoken = false;
     atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&pt.sleeping, memory_order_relaxed) &&
         atomic_exchange(&pt.sleeping, false)) {

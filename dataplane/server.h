@@ -135,6 +135,7 @@ struct worker {
     struct shard *shard;
     struct client *clients;
     struct client *pending; /* clients with replies to send */
+    bool busy;              /* this loop turn had a batch of completions */
     unsigned nclients;
     int64_t next_cron_ms;
     _Atomic int ready;

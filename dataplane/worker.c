@@ -704,6 +704,7 @@ void *worker_main(void *arg)
         }
         io_uring_cq_advance(&w->ring, count);
         busy = count >= BUSY_TURN;
+        w->busy = busy;
         shards_poll(w);
         blocking_poll(w);
         if (!loading && w->shard->now_ms >= w->next_cron_ms)
