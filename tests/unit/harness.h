@@ -21,6 +21,21 @@ static size_t harness_last_len;
 static int harness_proto = 2;
 static int harness_db = 0;
 
+/* The reply's bytes as a string in harness_last (the reply is freed). */
+static inline const char *harness_take(struct reply *out)
+{
+    free(harness_last);
+    harness_last = malloc(out->bytes + 1);
+    harness_last_len = 0;
+    for (struct reply_chunk *ch = out->head; ch; ch = ch->next) {
+        memcpy(harness_last + harness_last_len, ch->data + ch->off, ch->len - ch->off);
+        harness_last_len += ch->len - ch->off;
+    }
+    harness_last[harness_last_len] = '\0';
+    reply_free(out);
+    return harness_last;
+}
+
 static inline const char *runv(struct shard *s, void (*fn)(struct cmd_ctx *), int argc,
                                const struct resp_arg *argv)
 {
@@ -31,16 +46,7 @@ static inline const char *runv(struct shard *s, void (*fn)(struct cmd_ctx *), in
     };
     reply_init(&out, harness_proto);
     fn(&c);
-    free(harness_last);
-    harness_last = malloc(out.bytes + 1);
-    harness_last_len = 0;
-    for (struct reply_chunk *ch = out.head; ch; ch = ch->next) {
-        memcpy(harness_last + harness_last_len, ch->data + ch->off, ch->len - ch->off);
-        harness_last_len += ch->len - ch->off;
-    }
-    harness_last[harness_last_len] = '\0';
-    reply_free(&out);
-    return harness_last;
+    return harness_take(&out);
 }
 
 static inline const char *run(struct shard *sh, void (*fn)(struct cmd_ctx *), int argc, ...)

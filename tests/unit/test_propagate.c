@@ -125,16 +125,7 @@ static const char *prun(struct shard *sh, int dbid, void (*fn)(struct cmd_ctx *)
         for (size_t i = before; i < nrecs; i++)
             cr_assert_str_eq(recs[i].argv[0], "DEL");
     }
-    free(harness_last);
-    harness_last = malloc(out.bytes + 1);
-    harness_last_len = 0;
-    for (struct reply_chunk *ch = out.head; ch; ch = ch->next) {
-        memcpy(harness_last + harness_last_len, ch->data + ch->off, ch->len - ch->off);
-        harness_last_len += ch->len - ch->off;
-    }
-    harness_last[harness_last_len] = '\0';
-    reply_free(&out);
-    return harness_last;
+    return harness_take(&out);
 }
 
 static const char *prun_str(int dbid, void (*fn)(struct cmd_ctx *), int argc, const char **args)
