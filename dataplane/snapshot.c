@@ -219,10 +219,9 @@ static void piece_free(struct piece *pc)
     free(pc);
 }
 
-/* Queue a piece for the writer (any thread). */
-static void enqueue(struct piece *pc)
+/* Append a piece to the writer's queue (sn.lock held). */
+static void enqueue_locked(struct piece *pc)
 {
-    pthread_mutex_lock(&sn.lock);
     pc->next = NULL;
     if (sn.tail)
         sn.tail->next = pc;
@@ -230,6 +229,13 @@ static void enqueue(struct piece *pc)
         sn.head = pc;
     sn.tail = pc;
     sn.queued += pc->p.cap;
+}
+
+/* Queue a piece for the writer (any thread). */
+static void enqueue(struct piece *pc)
+{
+    pthread_mutex_lock(&sn.lock);
+    enqueue_locked(pc);
     pthread_cond_signal(&sn.work);
     pthread_mutex_unlock(&sn.lock);
 }
@@ -314,15 +320,8 @@ static void shard_done(struct shard *s)
     free(ss);
     s->snap = NULL;
     pthread_mutex_lock(&sn.lock);
-    if (last) {
-        last->next = NULL;
-        if (sn.tail)
-            sn.tail->next = last;
-        else
-            sn.head = last;
-        sn.tail = last;
-        sn.queued += last->p.cap;
-    }
+    if (last)
+        enqueue_locked(last);
     if (--sn.shards_left == 0)
         atomic_store(&snapshot_hooked, false);
     pthread_cond_signal(&sn.work);
