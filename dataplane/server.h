@@ -301,7 +301,7 @@ void mem_reset_peak(void);
 void mem_clients_cron(struct worker *w);
 extern size_t mem_startup; /* used memory when the workers started */
 
-/* persist.c: RDB snapshots and the AOF */
+/* persist.c: RDB snapshots, loading state (the AOF: aof_rt.h) */
 /* Register config hooks (dir, save ...); once, before the workers start. */
 void persist_init(void);
 /* Load dir/dbfilename (or the AOF) into the shards before serving; 0 or -1
@@ -338,8 +338,8 @@ void persist_exit(void);
 void cmd_save(struct cmd_ctx *c);
 void cmd_bgsave(struct cmd_ctx *c);
 /* The body of INFO's "# Persistence" section (Redis 7.0's fields, each
- * line ending in CRLF; AOF fields show AOF off) into buf; returns its
- * length. */
+ * line ending in CRLF; the aof_* lines from aof_info, then loading_* while
+ * loading) into buf; returns its length. */
 size_t persist_info(char *buf, size_t len);
 /* stop-writes-on-bgsave-error: true while the last background save failed
  * (and save rules exist): writes get Redis's -MISCONF error. */
