@@ -434,20 +434,25 @@ static void load_progress(void *arg, size_t done, size_t total, uint64_t keys)
     persist_loading_progress(done, (const char *)arg, done, total, keys, "keys");
 }
 
-static int load_file(const char *path, struct shard *const *shards, int n, bool at_start)
+/* Load an RDB file into the shards (every one held, or not serving yet):
+ * 0, 1 when there is no such file, -1 (logged). allow_dup: keys already
+ * present are replaced (DEBUG RELOAD MERGE). */
+static int load_file(const char *path, struct shard *const *shards, int n, bool at_start,
+                     bool allow_dup)
 {
+    const char *exiting = at_start ? " Exiting." : "";
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT)
             return 1;
-        log_msg(LL_WARNING, "Fatal error loading the DB (%s): %s. Exiting.", path,
-                strerror(errno));
+        log_msg(LL_WARNING, "Fatal error loading the DB (%s): %s.%s", path, strerror(errno),
+                exiting);
         return -1;
     }
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
-        log_msg(LL_WARNING, "Fatal error loading the DB (%s): %s. Exiting.", path,
-                strerror(errno));
+        log_msg(LL_WARNING, "Fatal error loading the DB (%s): %s.%s", path, strerror(errno),
+                exiting);
         close(fd);
         return -1;
     }
@@ -472,7 +477,8 @@ static int load_file(const char *path, struct shard *const *shards, int n, bool 
     struct rdb_load_stats ls;
     struct rdb_load_opts o = {.route = n > 1 ? shard_of_key : NULL, .now_ms = t0,
                               .progress = load_progress, .progress_arg = (void *)path,
-                              .key_load_delay_us = at_start ? config.key_load_delay : 0};
+                              .key_load_delay_us = at_start ? config.key_load_delay : 0,
+                              .allow_dup = allow_dup};
     int r = rdb_load_mem(buf, len, shards, n, &o, &ls, err, sizeof(err));
     if (map)
         munmap(map, len);
@@ -509,7 +515,7 @@ int persist_load_at_start(void)
      * ticked them yet. */
     for (int i = 0; i < n; i++)
         shard_tick(sh[i], mstime());
-    int r = load_file(config.dbfilename, sh, n, true);
+    int r = load_file(config.dbfilename, sh, n, true, false);
     return r < 0 ? -1 : 0;
 }
 
@@ -615,37 +621,8 @@ static void debug_reload(struct cmd_ctx *c, struct shard *const *sh, int n)
                 db_flush(sh[i], &sh[i]->db[j]);
     char name[256];
     dbfilename(name, sizeof(name));
-    int fd_ok = access(name, R_OK);
-    char err[512];
-    int r = -1;
-    if (fd_ok == 0) {
-        /* load_file logs; MERGE lets keys already present be replaced. */
-        int fd = open(name, O_RDONLY | O_CLOEXEC);
-        struct stat sb;
-        if (fd >= 0 && fstat(fd, &sb) == 0) {
-            size_t len = (size_t)sb.st_size;
-            void *map = len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
-            if (!len || map != MAP_FAILED) {
-                struct rdb_load_opts o = {.route = n > 1 ? shard_of_key : NULL,
-                                          .now_ms = mstime(),
-                                          .allow_dup = merge};
-                struct rdb_load_stats ls;
-                r = rdb_load_mem(len ? map : (const void *)"", len, sh, n, &o, &ls, err,
-                                 sizeof(err));
-                if (r != 0)
-                    log_msg(LL_WARNING, "Error loading the RDB file %s: %s", name,
-                            err);
-                if (len)
-                    munmap(map, len);
-            }
-        }
-        if (fd >= 0)
-            close(fd);
-    }
-    if (r != 0)
+    if (load_file(name, sh, n, false, merge) != 0)
         return reply_error(c->out, "ERR Error trying to load the RDB dump");
-    for (int i = 0; i < n; i++)
-        shard_dirty_set(sh[i], 0);
     log_msg(LL_WARNING, "DB reloaded by DEBUG RELOAD");
     reply_ok(c->out);
 }
