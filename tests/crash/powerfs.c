@@ -699,7 +699,8 @@ static int pfs_mkdir(const char *path, mode_t mode)
     return 0;
 }
 
-static int pfs_rmdir(const char *path)
+/* rmdir or unlink in the backing directory, and the live name goes. */
+static int remove_name(const char *path, int (*rm)(const char *))
 {
     const char *name;
     struct node *parent = lookup_parent(path, &name);
@@ -709,28 +710,22 @@ static int pfs_rmdir(const char *path)
     int rc = bpath(p, path);
     if (rc < 0)
         return rc;
-    if (rmdir(p) < 0)
+    if (rm(p) < 0)
         return -errno;
     dent_del(&parent->live, name);
     return 0;
+}
+
+static int pfs_rmdir(const char *path)
+{
+    return remove_name(path, rmdir);
 }
 
 static int pfs_unlink(const char *path)
 {
     if (is_ctl(path))
         return -EPERM;
-    const char *name;
-    struct node *parent = lookup_parent(path, &name);
-    if (!parent)
-        return -ENOENT;
-    char p[PATH_MAX];
-    int rc = bpath(p, path);
-    if (rc < 0)
-        return rc;
-    if (unlink(p) < 0)
-        return -errno;
-    dent_del(&parent->live, name);
-    return 0;
+    return remove_name(path, unlink);
 }
 
 static int pfs_rename(const char *from, const char *to, unsigned int flags)
